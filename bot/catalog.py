@@ -1,0 +1,305 @@
+"""Career profiles: load knowledge/careers/*.md into typed objects and validate them.
+
+A broken file stops loading with one message naming the file and line, because staff edit these
+files by hand and need to know exactly what to fix.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+SECTION_KINDS = ("overview", "tasks", "requirements", "employment", "getting_started", "study")
+LIST_SECTION_HEADINGS = {
+    "Tasks": "tasks",
+    "Personal Requirements": "requirements",
+    "Employment": "employment",
+    "Getting Started": "getting_started",
+    "Study Programmes": "study",
+}
+SECTION_TITLES = {"overview": "Overview"} | {
+    kind: heading for heading, kind in LIST_SECTION_HEADINGS.items()
+}
+SECTION_SHORT_LABELS = {
+    "overview": "Overview",
+    "tasks": "Tasks",
+    "requirements": "Requirements",
+    "employment": "Employment",
+    "getting_started": "Getting started",
+    "study": "Study",
+}
+RIASEC_LETTERS = "RIASEC"
+TODO_MARKER = "TODO"
+ID_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+REQUIRED_KEYS = ("id", "title", "field", "aliases", "riasec", "related")
+
+
+class CatalogError(Exception):
+    """A content file is broken; str() is one line naming the file and line."""
+
+    def __init__(self, path: Path, line: int | None, problem: str) -> None:
+        self.path = path
+        self.line = line
+        self.problem = problem
+        where = f"{path}:{line}" if line else str(path)
+        super().__init__(f"{where}: {problem}")
+
+
+@dataclass(frozen=True)
+class Section:
+    kind: str
+    title: str
+    bullets: tuple[str, ...] = ()
+    paragraphs: tuple[str, ...] = ()
+
+    @property
+    def items(self) -> tuple[str, ...]:
+        """What the section says, one entry per bullet or paragraph."""
+        return self.bullets or self.paragraphs
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.items)
+
+
+@dataclass(frozen=True)
+class Career:
+    id: str
+    title: str
+    field: str
+    aliases: tuple[str, ...]
+    riasec: tuple[str, ...]
+    related: tuple[str, ...]
+    sections: dict[str, Section]
+    path: Path
+
+    def section(self, kind: str) -> Section:
+        return self.sections[kind]
+
+    @property
+    def overview(self) -> str:
+        return self.sections["overview"].text
+
+    @property
+    def word_count(self) -> int:
+        return sum(len(section.text.split()) for section in self.sections.values())
+
+
+@dataclass(frozen=True)
+class Catalog:
+    careers: dict[str, Career]
+    directory: Path
+    fields: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def __iter__(self) -> Iterator[Career]:
+        return iter(self.careers.values())
+
+    def __len__(self) -> int:
+        return len(self.careers)
+
+    def __contains__(self, career_id: object) -> bool:
+        return career_id in self.careers
+
+    def get(self, career_id: str) -> Career:
+        return self.careers[career_id]
+
+    def in_field(self, field_name: str) -> list[Career]:
+        return [self.careers[career_id] for career_id in self.fields.get(field_name, ())]
+
+
+def load_catalog(directory: Path) -> Catalog:
+    """Load every `*.md` profile under `directory/careers` (or `directory` itself)."""
+    careers_dir = directory / "careers" if (directory / "careers").is_dir() else directory
+    if not careers_dir.is_dir():
+        raise CatalogError(careers_dir, None, "folder of career profiles not found")
+    paths = sorted(careers_dir.glob("*.md"))
+    if not paths:
+        raise CatalogError(careers_dir, None, "no career profiles (*.md) found")
+    careers: dict[str, Career] = {}
+    for path in paths:
+        career = parse_profile(path)
+        if career.id in careers:
+            raise CatalogError(
+                path, 2, f"duplicate id '{career.id}' (also in {careers[career.id].path.name})"
+            )
+        careers[career.id] = career
+    for career in careers.values():
+        for related_id in career.related:
+            if related_id not in careers:
+                line = _line_of(career.path, "related:")
+                raise CatalogError(career.path, line, f"related: unknown career id '{related_id}'")
+    fields: dict[str, list[str]] = {}
+    for career in sorted(careers.values(), key=lambda c: c.title):
+        fields.setdefault(career.field, []).append(career.id)
+    return Catalog(
+        careers=careers,
+        directory=careers_dir,
+        fields={name: tuple(ids) for name, ids in sorted(fields.items())},
+    )
+
+
+def parse_profile(path: Path) -> Career:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        raise CatalogError(path, None, f"not UTF-8 text ({error.reason})") from None
+    lines = text.splitlines()
+    if not lines or lines[0].strip() != "---":
+        raise CatalogError(path, 1, "front matter must start with a '---' line")
+    try:
+        end = next(i for i in range(1, len(lines)) if lines[i].strip() == "---")
+    except StopIteration:
+        raise CatalogError(path, 1, "front matter is not closed with a '---' line") from None
+    meta = _parse_front_matter(path, "\n".join(lines[1:end]))
+    career_id = _text_field(path, meta, "id", lines)
+    if not ID_PATTERN.match(career_id):
+        raise CatalogError(path, _find(lines, "id:"), f"id '{career_id}' must be kebab-case")
+    if career_id != path.stem:
+        raise CatalogError(
+            path, _find(lines, "id:"), f"id '{career_id}' does not match the file name"
+        )
+    riasec = _list_field(path, meta, "riasec", lines)
+    for letter in riasec:
+        if letter not in RIASEC_LETTERS or len(letter) != 1:
+            raise CatalogError(
+                path, _find(lines, "riasec:"), f"riasec: '{letter}' is not one of R I A S E C"
+            )
+    if len(set(riasec)) != len(riasec):
+        raise CatalogError(path, _find(lines, "riasec:"), "riasec: a letter is repeated")
+    related = _list_field(path, meta, "related", lines)
+    if career_id in related:
+        raise CatalogError(path, _find(lines, "related:"), "related: a career can't list itself")
+    sections = _parse_body(path, lines, body_start=end + 1)
+    return Career(
+        id=career_id,
+        title=_text_field(path, meta, "title", lines),
+        field=_text_field(path, meta, "field", lines),
+        aliases=tuple(alias.lower() for alias in _list_field(path, meta, "aliases", lines)),
+        riasec=tuple(riasec),
+        related=tuple(related),
+        sections=sections,
+        path=path,
+    )
+
+
+def _parse_front_matter(path: Path, source: str) -> dict[str, Any]:
+    try:
+        meta = yaml.safe_load(source)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        line = mark.line + 2 if mark is not None else 2
+        problem = getattr(error, "problem", None) or "invalid YAML"
+        raise CatalogError(path, line, f"malformed front matter: {problem}") from None
+    if not isinstance(meta, dict):
+        raise CatalogError(path, 2, "malformed front matter: expected 'key: value' lines")
+    for key in REQUIRED_KEYS:
+        if key not in meta:
+            raise CatalogError(path, 2, f"front matter is missing '{key}'")
+    return meta
+
+
+def _text_field(path: Path, meta: dict[str, Any], key: str, lines: list[str]) -> str:
+    value = meta[key]
+    if not isinstance(value, str) or not value.strip():
+        raise CatalogError(path, _find(lines, f"{key}:"), f"{key}: expected non-empty text")
+    return value.strip()
+
+
+def _list_field(path: Path, meta: dict[str, Any], key: str, lines: list[str]) -> list[str]:
+    value = meta[key]
+    if not isinstance(value, list) or not value:
+        raise CatalogError(path, _find(lines, f"{key}:"), f"{key}: expected a non-empty [list]")
+    if not all(isinstance(item, str) and item.strip() for item in value):
+        raise CatalogError(path, _find(lines, f"{key}:"), f"{key}: every entry must be text")
+    return [item.strip() for item in value]
+
+
+def _parse_body(path: Path, lines: list[str], body_start: int) -> dict[str, Section]:
+    expected = list(LIST_SECTION_HEADINGS)
+    overview: list[str] = []
+    paragraph: list[str] = []
+    bullets: dict[str, list[str]] = {}
+    heading_lines: dict[str, int] = {}
+    current: str | None = None
+    for index in range(body_start, len(lines)):
+        number = index + 1
+        line = lines[index].rstrip()
+        stripped = line.strip()
+        if stripped.startswith("#"):
+            heading = stripped.lstrip("#").strip()
+            if not stripped.startswith("## ") or heading not in LIST_SECTION_HEADINGS:
+                raise CatalogError(
+                    path,
+                    number,
+                    f"unknown heading '{stripped}'; expected one of: "
+                    + ", ".join(f"## {name}" for name in expected),
+                )
+            position = len(heading_lines)
+            if heading in heading_lines:
+                raise CatalogError(path, number, f"heading '## {heading}' appears twice")
+            if expected[position] != heading:
+                raise CatalogError(
+                    path, number, f"expected '## {expected[position]}' here, found '## {heading}'"
+                )
+            current = heading
+            heading_lines[heading] = number
+            bullets[heading] = []
+        elif current is None:
+            if stripped:
+                paragraph.append(stripped)
+            elif paragraph:
+                overview.append(" ".join(paragraph))
+                paragraph = []
+        elif stripped.startswith(("- ", "* ")):
+            bullets[current].append(stripped[2:].strip())
+        elif stripped:
+            raise CatalogError(path, number, f"expected a bullet ('- ...') under '## {current}'")
+    if paragraph:
+        overview.append(" ".join(paragraph))
+    missing = [name for name in expected if name not in heading_lines]
+    if missing:
+        raise CatalogError(path, len(lines), f"missing heading '## {missing[0]}'")
+    if not overview:
+        raise CatalogError(path, body_start + 1, "the overview (text before '## Tasks') is empty")
+    sections = {"overview": Section("overview", "Overview", paragraphs=tuple(overview))}
+    for heading, kind in LIST_SECTION_HEADINGS.items():
+        items = [item for item in bullets[heading] if item]
+        if not items:
+            raise CatalogError(path, heading_lines[heading], f"section '{heading}' is empty")
+        if any(item.startswith(TODO_MARKER) for item in items):
+            raise CatalogError(
+                path, heading_lines[heading], f"section '{heading}' still has a TODO to fill in"
+            )
+        sections[kind] = Section(kind, heading, bullets=tuple(items))
+    return sections
+
+
+def _find(lines: list[str], prefix: str) -> int | None:
+    for number, line in enumerate(lines, start=1):
+        if line.strip().startswith(prefix):
+            return number
+    return None
+
+
+def _line_of(path: Path, prefix: str) -> int | None:
+    return _find(path.read_text(encoding="utf-8").splitlines(), prefix)
+
+
+def content_problems(career: Career) -> list[str]:
+    """Editorial rules (lengths, bullet counts) reported by `check`; structure is checked above."""
+    problems = []
+    overview_words = len(career.overview.split())
+    if overview_words < 40:
+        problems.append(f"overview has {overview_words} words (at least 40)")
+    for kind in SECTION_KINDS[1:]:
+        count = len(career.sections[kind].bullets)
+        if count < 4:
+            problems.append(f"{SECTION_TITLES[kind]} has {count} bullets (at least 4)")
+    if not 250 <= career.word_count <= 600:
+        problems.append(f"{career.word_count} words (250-600 expected)")
+    return problems

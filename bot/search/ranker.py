@@ -1,0 +1,328 @@
+"""Where a question becomes a (career, section) answer.
+
+Evidence is combined from four places: names in the question (exact or fuzzy), the question's
+embedding against sections, bullets and intent examples, and BM25 over the sections. The intent
+examples decide *what* is asked (tasks, study, small talk, off-topic); names and content decide
+*which career*. Follow-ups borrow what the question leaves out from the conversation context.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Literal
+
+import bm25s
+import numpy as np
+import numpy.typing as npt
+
+from bot.catalog import SECTION_KINDS, Catalog
+from bot.search.embedder import Embedder
+from bot.search.index import LoadedIndex, career_names
+from bot.search.intents import INTENTS, SMALL_TALK_INTENTS
+from bot.search.names import Mention, NameMatcher
+from bot.search.text import normalise, tokenize, words
+
+Mode = Literal["hybrid", "lexical", "dense"]
+Outcome = Literal["answer", "smalltalk", "decline", "clarify"]
+
+# Weights and thresholds, tuned on our own questions (tests/) and checked on the dev set.
+INTENT_TEMPERATURE = 0.03
+INTENT_LEXICAL_WEIGHT = 0.08
+DENSE_CAREER_MIN = 0.42
+CONTENT_WEIGHT = 0.5
+ALTERNATIVE_RATIO = 0.6
+LOW_CONFIDENCE = 0.45
+
+
+@dataclass(frozen=True)
+class Context:
+    """What the conversation was last about; the dialogue layer stores it per learner."""
+
+    career: str | None = None
+    section: str | None = None
+
+
+@dataclass(frozen=True)
+class Candidate:
+    career: str
+    section: str
+    confidence: float
+
+
+@dataclass
+class Answer:
+    outcome: Outcome
+    career: str | None = None
+    section: str | None = None
+    confidence: float = 0.0
+    alternatives: list[Candidate] = field(default_factory=list)
+    intent: str | None = None  # greeting/thanks/goodbye for small talk
+    highlights: tuple[int, ...] = ()  # positions of the bullets that best match the question
+    suggestions: list[str] = field(default_factory=list)  # careers to offer on a decline
+
+    @property
+    def low_confidence(self) -> bool:
+        return self.outcome == "answer" and self.confidence < LOW_CONFIDENCE
+
+
+def _softmax(scores: npt.NDArray[np.float64], temperature: float) -> npt.NDArray[np.float64]:
+    shifted = (scores - scores.max()) / temperature
+    exp = np.exp(shifted)
+    return np.asarray(exp / exp.sum(), dtype=np.float64)
+
+
+class Ranker:
+    def __init__(
+        self, catalog: Catalog, index: LoadedIndex, embedder: Embedder, mode: Mode = "hybrid"
+    ) -> None:
+        self.catalog = catalog
+        self.index = index
+        self.embedder = embedder
+        self.mode = mode
+        self.names = NameMatcher(career_names(catalog))
+        self.career_ids = [career.id for career in catalog]
+        self._career_pos = {career: i for i, career in enumerate(self.career_ids)}
+        self._kind_pos = {kind: i for i, kind in enumerate(SECTION_KINDS)}
+        rows = index.rows
+        self._name_rows = np.array([i for i, r in enumerate(rows) if r.kind == "name"])
+        self._name_careers = [self._career_pos[rows[i].career or ""] for i in self._name_rows]
+        self._section_rows = np.full((len(self.career_ids), len(SECTION_KINDS)), -1)
+        self._bullet_rows: dict[tuple[str, str], list[int]] = {}
+        self._example_rows: dict[str, list[int]] = {intent: [] for intent in INTENTS}
+        for i, row in enumerate(rows):
+            if row.kind == "section" and row.career and row.section:
+                self._section_rows[self._career_pos[row.career], self._kind_pos[row.section]] = i
+            elif row.kind == "bullet" and row.career and row.section:
+                self._bullet_rows.setdefault((row.career, row.section), []).append(i)
+            elif row.kind == "example" and row.section in self._example_rows:
+                self._example_rows[row.section].append(i)
+        self._bm25_pos = np.array(
+            [
+                self._career_pos[c] * len(SECTION_KINDS) + self._kind_pos[k]
+                for c, k in index.bm25_keys
+            ]
+        )
+        # The intent examples' own small BM25: one document per intent, cheap to build here.
+        self._intent_bm25 = bm25s.BM25()
+        self._intent_bm25.index(
+            [
+                [t for ex in self._examples_text(intent) for t in tokenize(ex)] or ["_"]
+                for intent in INTENTS
+            ],
+            show_progress=False,
+        )
+
+    def _examples_text(self, intent: str) -> list[str]:
+        return [self.index.rows[i].text for i in self._example_rows[intent]]
+
+    # ------------------------------------------------------------------ evidence
+    def _similarities(self, question: str) -> npt.NDArray[np.float32]:
+        query = self.embedder.encode_one(question)
+        scores, ids = self.index.faiss_index.search(query, self.index.faiss_index.ntotal)
+        sims = np.empty(self.index.faiss_index.ntotal, dtype=np.float32)
+        sims[ids[0]] = scores[0]
+        return sims
+
+    def _section_lexical(self, tokens: list[str]) -> npt.NDArray[np.float64]:
+        """BM25 per (career, section), scaled to [0, 1]."""
+        out = np.zeros(len(self.career_ids) * len(SECTION_KINDS))
+        if tokens:
+            raw = self.index.bm25.get_scores(tokens)
+            out[self._bm25_pos] = raw
+            top = out.max()
+            if top > 0:
+                out /= top
+        return out.reshape(len(self.career_ids), len(SECTION_KINDS))
+
+    def _intent_scores(
+        self, sims: npt.NDArray[np.float32] | None, stripped_tokens: list[str]
+    ) -> npt.NDArray[np.float64]:
+        scores = np.zeros(len(INTENTS))
+        if sims is not None:
+            for i, intent in enumerate(INTENTS):
+                values = np.sort(sims[self._example_rows[intent]])[-3:]
+                scores[i] = float(values.mean())
+        if stripped_tokens and self.mode != "dense":
+            lexical = self._intent_bm25.get_scores(stripped_tokens)
+            if lexical.max() > 0:
+                weight = INTENT_LEXICAL_WEIGHT if sims is not None else 1.0
+                scores += weight * lexical / lexical.max()
+        return scores
+
+    # ------------------------------------------------------------------ decision
+    def answer(self, question: str, context: Context | None = None) -> Answer:
+        context = context or Context()
+        text = normalise(question)
+        tokens = words(text)
+        if not tokens:
+            return Answer("decline", intent="empty")
+        mentions: list[Mention] = self.names.find(tokens) if self.mode != "dense" else []
+        named_tokens = {i for m in mentions for i in range(m.start, m.end)}
+        stripped = [t for i, t in enumerate(tokens) if i not in named_tokens]
+        stripped_tokens = tokenize(" ".join(stripped))
+
+        sims = self._similarities(text) if self.mode != "lexical" else None
+        lexical = (
+            self._section_lexical(tokenize(text))
+            if self.mode != "dense"
+            else np.zeros((len(self.career_ids), len(SECTION_KINDS)))
+        )
+        intent_scores = self._intent_scores(sims, stripped_tokens)
+        temperature = INTENT_TEMPERATURE if sims is not None else 0.3
+        intent_probs = _softmax(intent_scores, temperature)
+        top_intent = INTENTS[int(intent_probs.argmax())]
+        section_probs = intent_probs[: len(SECTION_KINDS)]
+        section_mass = float(section_probs.sum())
+
+        # Career evidence.
+        mention_score = np.zeros(len(self.career_ids))
+        for mention in mentions:
+            pos = self._career_pos[mention.career]
+            mention_score[pos] = max(mention_score[pos], mention.score)
+        if sims is not None:
+            section_sims = sims[self._section_rows]
+            name_sims = np.zeros(len(self.career_ids))
+            name_sims[self._name_careers] = sims[self._name_rows]
+            dense_career = 0.6 * section_sims.max(axis=1) + 0.4 * name_sims
+        else:
+            section_sims = np.zeros((len(self.career_ids), len(SECTION_KINDS)))
+            dense_career = np.zeros(len(self.career_ids))
+        lexical_career = lexical.max(axis=1)
+        career_score = 2.0 * mention_score + dense_career + 0.3 * lexical_career
+        order = np.argsort(-career_score)
+        named = mention_score.max() > 0
+
+        if not named:
+            if top_intent in SMALL_TALK_INTENTS:
+                return Answer("smalltalk", intent=top_intent, confidence=float(intent_probs.max()))
+            if top_intent == "off_topic":
+                return Answer("decline", intent="off_topic", confidence=float(intent_probs.max()))
+        elif top_intent == "off_topic" and section_mass < 0.15:
+            return Answer("decline", intent="off_topic", confidence=float(intent_probs.max()))
+
+        # Which career.
+        carried = False
+        if named:
+            career_pos = int(order[0])
+            career_conf = float(min(1.0, mention_score[career_pos]))
+            if len(mentions) > 1 and sum(1 for m in mentions if m.score >= 0.99) > 1:
+                career_conf *= 0.8
+        else:
+            best = int(order[0])
+            runner = float(dense_career[order[1]]) if len(order) > 1 else 0.0
+            strong = (
+                sims is not None
+                and dense_career[best] >= DENSE_CAREER_MIN
+                and dense_career[best] - runner > 0.02
+            )
+            wants_section = top_intent in SECTION_KINDS or top_intent == "follow_up"
+            if (
+                context.career in self._career_pos
+                and wants_section
+                and (not strong or dense_career[best] < 0.55)
+            ):
+                career_pos = self._career_pos[context.career]
+                career_conf = 0.9
+                carried = True
+            elif strong:
+                career_pos = best
+                gap = float(dense_career[best] - runner)
+                career_conf = float(
+                    1
+                    / (1 + math.exp(-(dense_career[best] - 0.5) / 0.04))
+                    * min(1.0, 0.5 + 5 * gap)
+                )
+            elif self.mode == "lexical" and lexical_career.max() > 0 and section_mass > 0.3:
+                career_pos = int(np.argmax(lexical_career))
+                career_conf = 0.4
+            else:
+                return Answer(
+                    "clarify" if wants_section else "decline",
+                    intent=top_intent,
+                    suggestions=[self.career_ids[i] for i in order[:3]],
+                )
+        career_id = self.career_ids[career_pos]
+
+        # Which section.
+        bullet_best = np.zeros(len(SECTION_KINDS))
+        if sims is not None:
+            for kind, pos in self._kind_pos.items():
+                rows = self._bullet_rows.get((career_id, kind), [])
+                if rows:
+                    bullet_best[pos] = float(sims[rows].max())
+        content = bullet_best - bullet_best.mean() if sims is not None else lexical[career_pos]
+        kind_scores = np.log(section_probs / max(section_mass, 1e-9) + 1e-6)
+        kind_scores += CONTENT_WEIGHT * content / 0.05 * 0.05
+        if sims is None:
+            kind_scores = np.log(section_probs + 1e-6) + 0.5 * lexical[career_pos]
+        follow_up = top_intent == "follow_up" or section_mass < 0.35
+        if follow_up and context.section in self._kind_pos and not carried:
+            section = context.section
+            kind_probs = np.zeros(len(SECTION_KINDS))
+            kind_probs[self._kind_pos[section]] = 0.85
+        elif section_mass < 0.35 and not carried:
+            section = "overview"
+            kind_probs = _softmax(kind_scores, 1.0)
+            kind_probs = 0.5 * kind_probs
+            kind_probs[0] += 0.5
+        else:
+            kind_probs = _softmax(kind_scores, 1.0)
+            section = SECTION_KINDS[int(kind_probs.argmax())]
+        confidence = career_conf * float(kind_probs[self._kind_pos[section]])
+
+        alternatives = self._alternatives(
+            career_pos, career_conf, kind_probs, career_score, order, section, confidence
+        )
+        highlights = self._highlights(sims, career_id, section) if sims is not None else ()
+        return Answer(
+            "answer",
+            career=career_id,
+            section=section,
+            confidence=round(confidence, 3),
+            alternatives=alternatives,
+            intent=top_intent,
+            highlights=highlights,
+        )
+
+    def _alternatives(
+        self,
+        career_pos: int,
+        career_conf: float,
+        kind_probs: npt.NDArray[np.float64],
+        career_score: npt.NDArray[np.float64],
+        order: npt.NDArray[np.intp],
+        section: str,
+        confidence: float,
+    ) -> list[Candidate]:
+        career_id = self.career_ids[career_pos]
+        pool: list[Candidate] = []
+        for kind, pos in self._kind_pos.items():
+            if kind != section:
+                pool.append(
+                    Candidate(career_id, kind, round(career_conf * float(kind_probs[pos]), 3))
+                )
+        if len(order) > 1:
+            top = float(career_score[career_pos])
+            for other in order[:4]:
+                if int(other) == career_pos:
+                    continue
+                ratio = float(career_score[other]) / top if top > 0 else 0.0
+                pool.append(
+                    Candidate(self.career_ids[other], section, round(confidence * ratio * 0.8, 3))
+                )
+        pool.sort(key=lambda c: -c.confidence)
+        return [c for c in pool[:3] if c.confidence > 0]
+
+    def _highlights(
+        self, sims: npt.NDArray[np.float32], career_id: str, section: str
+    ) -> tuple[int, ...]:
+        """Bullets that stand out from their section for this question, best first (max two)."""
+        rows = self._bullet_rows.get((career_id, section), [])
+        if len(rows) < 3:
+            return ()
+        values = sims[rows]
+        spread = values - values.mean()
+        ranked = np.argsort(-values)
+        picked = [int(i) for i in ranked[:2] if spread[i] > 0.06 and values[i] > 0.3]
+        return tuple(picked)

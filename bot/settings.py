@@ -1,0 +1,85 @@
+"""One place for configuration, read from the environment once at start-up."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PLACEHOLDER_SECRETS = {"changeme", "change-me", "your-token-here", "xxx", "token", "secret"}
+
+
+class SettingsError(Exception):
+    """A setting is missing or malformed; the message is one line for the operator."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", env_ignore_empty=True)
+
+    telegram_bot_token: SecretStr | None = None
+    telegram_base_url: str = "https://api.telegram.org/bot"
+    telegram_base_file_url: str = "https://api.telegram.org/file/bot"
+    database_url: str = f"sqlite:///{PROJECT_ROOT / 'data' / 'careerbot.db'}"
+    knowledge_dir: Path = PROJECT_ROOT / "knowledge"
+    index_dir: Path = PROJECT_ROOT / "index"
+    admin_user_ids: Annotated[frozenset[int], NoDecode] = frozenset()
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
+    webhook_listen: str = "0.0.0.0"  # the webhook server listens on all interfaces
+    webhook_port: int = Field(default=8443, ge=1, le=65535)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_retention_days: int = Field(default=90, ge=1)
+    max_question_chars: int = Field(default=500, ge=20)
+    per_chat_messages_per_minute: int = Field(default=20, ge=1)
+
+    @field_validator("admin_user_ids", mode="before")
+    @classmethod
+    def _split_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            parts = [part.strip() for part in value.replace(";", ",").split(",")]
+            try:
+                return frozenset(int(part) for part in parts if part)
+            except ValueError:
+                raise ValueError("must be Telegram user ids separated by commas") from None
+        return value
+
+    @field_validator("telegram_bot_token", "webhook_secret")
+    @classmethod
+    def _refuse_placeholders(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and value.get_secret_value().strip().lower() in PLACEHOLDER_SECRETS:
+            raise ValueError("is a placeholder; set the real value")
+        return value
+
+    @field_validator("telegram_bot_token")
+    @classmethod
+    def _token_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            bot_id, _, rest = value.get_secret_value().partition(":")
+            if not bot_id.isdigit() or len(rest) < 10:
+                raise ValueError("does not look like a BotFather token (123456:ABC...)")
+        return value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _secret_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        # Telegram accepts 1-256 characters of A-Z, a-z, 0-9, _ and -.
+        if value is not None:
+            secret = value.get_secret_value()
+            if not (1 <= len(secret) <= 256) or not all(c.isalnum() or c in "_-" for c in secret):
+                raise ValueError("must be 1-256 characters of letters, digits, _ or -")
+        return value
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build Settings, turning validation errors into one clear line."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as error:
+        problems = []
+        for item in error.errors():
+            name = ".".join(str(part) for part in item["loc"]).upper() or "settings"
+            problems.append(f"{name} {item['msg'].removeprefix('Value error, ')}")
+        raise SettingsError("Bad settings: " + "; ".join(problems)) from None
