@@ -46,12 +46,12 @@ class Embedder:
         from sentence_transformers import SentenceTransformer
         from transformers.utils import logging as hf_logging
 
-        hf_logging.disable_progress_bar()
+        hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
         self._model: Any = SentenceTransformer(
             str(model_dir or bundled_model_dir()), device="cpu", local_files_only=True
         )
         self._model.max_seq_length = MAX_TOKENS
-        dimension_of = getattr(self._model, "get_embedding_dimension", None) or (
+        dimension_of: Any = getattr(self._model, "get_embedding_dimension", None) or (
             self._model.get_sentence_embedding_dimension
         )
         self.dimension = int(dimension_of())

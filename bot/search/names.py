@@ -67,7 +67,7 @@ class NameMatcher:
                             )
         chosen: list[Mention] = []
         taken: set[int] = set()
-        for mention in sorted(candidates, key=lambda m: (-(m.end - m.start) * m.score, m.start)):
+        for mention in sorted(candidates, key=lambda m: (-m.score, -(m.end - m.start), m.start)):
             span = set(range(mention.start, mention.end))
             if span & taken and not any(
                 c.start == mention.start and c.end == mention.end for c in chosen

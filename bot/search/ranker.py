@@ -117,11 +117,14 @@ class Ranker:
         return [self.index.rows[i].text for i in self._example_rows[intent]]
 
     # ------------------------------------------------------------------ evidence
-    def _similarities(self, question: str) -> npt.NDArray[np.float32]:
-        query = self.embedder.encode_one(question)
-        scores, ids = self.index.faiss_index.search(query, self.index.faiss_index.ntotal)
-        sims = np.empty(self.index.faiss_index.ntotal, dtype=np.float32)
-        sims[ids[0]] = scores[0]
+    def _similarities(self, texts: list[str]) -> npt.NDArray[np.float32]:
+        """Cosine similarity of each text to every indexed row, one encode for all texts."""
+        queries = self.embedder.encode(texts)
+        total = self.index.faiss_index.ntotal
+        scores, ids = self.index.faiss_index.search(queries, total)
+        sims = np.empty((len(texts), total), dtype=np.float32)
+        for row in range(len(texts)):
+            sims[row, ids[row]] = scores[row]
         return sims
 
     def _section_lexical(self, tokens: list[str]) -> npt.NDArray[np.float64]:
@@ -162,15 +165,24 @@ class Ranker:
         stripped = [t for i, t in enumerate(tokens) if i not in named_tokens]
         stripped_tokens = tokenize(" ".join(stripped))
 
-        sims = self._similarities(text) if self.mode != "lexical" else None
+        # The question as asked finds careers and content; without the career's name it shows
+        # what kind of thing is asked. Both go through the model in one batch.
+        stripped_text = " ".join(stripped)
+        sims = intent_sims = None
+        if self.mode != "lexical":
+            both = self._similarities([text, stripped_text or text])
+            sims, intent_sims = both[0], both[1]
         lexical = (
             self._section_lexical(tokenize(text))
             if self.mode != "dense"
             else np.zeros((len(self.career_ids), len(SECTION_KINDS)))
         )
-        intent_scores = self._intent_scores(sims, stripped_tokens)
+        intent_scores = self._intent_scores(intent_sims, stripped_tokens)
         temperature = INTENT_TEMPERATURE if sims is not None else 0.3
         intent_probs = _softmax(intent_scores, temperature)
+        if not stripped:  # only a career's name: like "and for nurses?"
+            intent_probs = np.zeros(len(INTENTS))
+            intent_probs[INTENTS.index("follow_up")] = 1.0
         top_intent = INTENTS[int(intent_probs.argmax())]
         section_probs = intent_probs[: len(SECTION_KINDS)]
         section_mass = float(section_probs.sum())

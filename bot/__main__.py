@@ -1,0 +1,255 @@
+"""Command line: check | ask | eval | chat | run | health. One entry point, thin."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from bot.catalog import CatalogError, content_problems, load_catalog
+from bot.search.index import IndexError_
+from bot.settings import Settings, SettingsError, load_settings
+
+log = logging.getLogger("bot")
+
+
+def _cmd_check(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.quizzes import load_interest_quiz
+    from bot.search.intents import load_intents
+
+    catalog = load_catalog(args.knowledge or settings.knowledge_dir)
+    knowledge = args.knowledge or settings.knowledge_dir
+    intents = load_intents(knowledge / "intents.yaml")
+    quiz = load_interest_quiz(knowledge / "quizzes" / "interests.yaml")
+    warnings = [
+        f"{career.path}: {problem}" for career in catalog for problem in content_problems(career)
+    ]
+    for warning in warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    words = sum(career.word_count for career in catalog)
+    sections = sum(len(career.sections) for career in catalog)
+    print(
+        f"OK: {len(catalog)} careers in {len(catalog.fields)} fields, {sections} sections, "
+        f"{words} words; {sum(map(len, intents.values()))} intent examples; "
+        f"{len(quiz.statements)} quiz statements"
+        + (f"; {len(warnings)} warnings" if warnings else "")
+    )
+    return 1 if warnings and args.strict else 0
+
+
+def _answer_json(search: Any, answer: Any, reply_text: str, item_id: Any = None) -> dict[str, Any]:
+    out: dict[str, Any] = {} if item_id is None else {"id": item_id}
+    out.update(
+        {
+            "career": answer.career if answer.outcome == "answer" else None,
+            "section": answer.section if answer.outcome == "answer" else None,
+            "confidence": round(float(answer.confidence), 3)
+            if answer.outcome == "answer"
+            else 0.0,
+            "alternatives": [
+                {"career": a.career, "section": a.section, "confidence": a.confidence}
+                for a in answer.alternatives
+            ]
+            if answer.outcome == "answer"
+            else [],
+            "reply": reply_text,
+        }
+    )
+    return out
+
+
+def _cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.channels.terminal import format_reply
+    from bot.dialogue.compose import answer_reply
+    from bot.dialogue.replies import render_plain
+    from bot.evaluation import next_context
+    from bot.search.engine import open_search
+    from bot.search.ranker import Context
+
+    if not args.file and not args.question:
+        print("error: give a QUESTION or --file QUESTIONS.jsonl", file=sys.stderr)
+        return 2
+    search = open_search(settings.knowledge_dir, settings.index_dir)
+    limit = settings.max_question_chars
+    if args.file:
+        contexts: dict[str, Context] = {}
+        for number, line in enumerate(args.file.read_text(encoding="utf-8").splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                item = json.loads(line)
+                question = str(item["q"])
+            except (json.JSONDecodeError, KeyError, TypeError):
+                print(
+                    f'error: {args.file}:{number}: expected {{"id": ..., "q": ...}}',
+                    file=sys.stderr,
+                )
+                return 2
+            dialogue = item.get("dialogue")
+            context = contexts.get(dialogue, Context()) if dialogue is not None else Context()
+            answer = search.ranker.answer(question[:limit], context)
+            if dialogue is not None:
+                contexts[dialogue] = next_context(answer, context)
+            reply = render_plain(answer_reply(search.catalog, answer))
+            print(
+                json.dumps(
+                    _answer_json(search, answer, reply, item.get("id")), ensure_ascii=False
+                ),
+                flush=True,
+            )
+        return 0
+    question = " ".join(args.question)
+    answer = search.ranker.answer(question[:limit], Context())
+    reply_obj = answer_reply(search.catalog, answer)
+    if args.json:
+        print(
+            json.dumps(_answer_json(search, answer, render_plain(reply_obj)), ensure_ascii=False)
+        )
+    else:
+        print(format_reply(reply_obj))
+    return 0
+
+
+def _cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.evaluation import as_json, evaluate, format_table, read_dialogues, read_questions
+    from bot.search.engine import open_search
+
+    items = read_questions(args.questions)
+    if args.dialogues:
+        items += read_dialogues(args.dialogues)
+    search = open_search(settings.knowledge_dir, settings.index_dir)
+    results = {
+        "hybrid (ours)": evaluate(search.ranker, items),
+        "lexical only": evaluate(search.with_mode("lexical"), items),
+        "dense only": evaluate(search.with_mode("dense"), items),
+    }
+    if args.json:
+        print(json.dumps(as_json(results), indent=2))
+    else:
+        print(format_table(results))
+        if args.verbose:
+            for miss in results["hybrid (ours)"].misses:
+                print("  miss:", miss)
+    return 0
+
+
+def _cmd_chat(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.channels.terminal import chat
+    from bot.services import build_services
+
+    services = build_services(settings)
+    try:
+        return chat(services.dialogue, user=args.user)
+    finally:
+        services.close()
+
+
+def _cmd_run(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.channels import telegram
+    from bot.services import build_services
+
+    if settings.telegram_bot_token is None:
+        print(
+            "TELEGRAM_BOT_TOKEN is not set. Create a bot with @BotFather in Telegram, then run "
+            "TELEGRAM_BOT_TOKEN=123456:ABC... python -m bot run (or try `python -m bot chat`).",
+            file=sys.stderr,
+        )
+        return 2
+    webhook = args.webhook or bool(settings.webhook_url)
+    if webhook and (not settings.webhook_url or settings.webhook_secret is None):
+        print("Webhook mode needs WEBHOOK_URL and WEBHOOK_SECRET.", file=sys.stderr)
+        return 2
+    started = time.perf_counter()
+    services = build_services(settings)
+    log.info(
+        "services ready in %.1fs; starting %s",
+        time.perf_counter() - started,
+        "webhook" if webhook else "long polling",
+    )
+    telegram.run(services, webhook=webhook)
+    return 0
+
+
+def _cmd_health(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.channels.telegram import HEARTBEAT_FILE
+
+    try:
+        age = time.time() - float(HEARTBEAT_FILE.read_text())
+    except (OSError, ValueError):
+        print("unhealthy: no heartbeat yet", file=sys.stderr)
+        return 1
+    if age > args.max_age:
+        print(f"unhealthy: last heartbeat {age:.0f}s ago", file=sys.stderr)
+        return 1
+    print(f"healthy: heartbeat {age:.0f}s ago")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bot", description="Career-advice chat bot.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    check = commands.add_parser("check", help="validate knowledge/ and print a summary")
+    check.add_argument("--knowledge", type=Path, help="content folder (default: KNOWLEDGE_DIR)")
+    check.add_argument("--strict", action="store_true", help="fail on editorial warnings too")
+    check.set_defaults(handler=_cmd_check)
+
+    ask = commands.add_parser("ask", help="answer a question as the bot would")
+    ask.add_argument("question", nargs="*", help="the question")
+    ask.add_argument("--json", action="store_true", help="print one JSON object per answer")
+    ask.add_argument("--file", type=Path, help="JSONL of {id, q, dialogue?}; implies --json")
+    ask.set_defaults(handler=_cmd_ask)
+
+    evaluate = commands.add_parser("eval", help="accuracy on labelled questions vs baselines")
+    evaluate.add_argument("questions", type=Path)
+    evaluate.add_argument("--dialogues", type=Path)
+    evaluate.add_argument("--json", action="store_true")
+    evaluate.add_argument("--verbose", "-v", action="store_true", help="list the misses")
+    evaluate.set_defaults(handler=_cmd_eval)
+
+    chat = commands.add_parser("chat", help="chat in the terminal (stdin/stdout)")
+    chat.add_argument("--user", help="name for this terminal learner (default: login name)")
+    chat.set_defaults(handler=_cmd_chat)
+
+    run = commands.add_parser("run", help="run the Telegram bot (long polling or --webhook)")
+    run.add_argument("--webhook", action="store_true", help="run PTB's webhook server")
+    run.set_defaults(handler=_cmd_run)
+
+    health = commands.add_parser("health", help="exit 0 if the running bot is alive")
+    health.add_argument("--max-age", type=float, default=120.0)
+    health.set_defaults(handler=_cmd_health)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except SettingsError as error:
+        print(error, file=sys.stderr)
+        return 2
+    from bot.logs import configure_logging
+
+    secrets = [
+        secret.get_secret_value()
+        for secret in (settings.telegram_bot_token, settings.webhook_secret)
+        if secret is not None
+    ]
+    quiet = args.command in ("ask", "eval", "check", "chat", "health")
+    configure_logging("WARNING" if quiet else settings.log_level, secrets)
+    try:
+        result: int = args.handler(settings, args)
+        return result
+    except (CatalogError, IndexError_) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

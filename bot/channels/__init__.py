@@ -1,0 +1,1 @@
+"""Thin adapters from a transport (Telegram, terminal) to the dialogue."""

@@ -1,0 +1,1 @@
+"""Transport-free conversation: (learner, input) -> Reply. Telegram types never enter here."""

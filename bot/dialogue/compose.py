@@ -1,0 +1,213 @@
+"""Replies built from the catalogue and from ranked answers, shared by every channel."""
+
+from __future__ import annotations
+
+from bot.catalog import SECTION_KINDS, SECTION_SHORT_LABELS, SECTION_TITLES, Catalog
+from bot.dialogue import actions
+from bot.dialogue.replies import Button, Reply
+from bot.search.ranker import Answer
+
+EXAMPLES = (
+    "How do I become a nurse?",
+    "What languages should I learn for backend?",
+    "Where can an electrician work?",
+    "Which matric subjects do I need for engineering?",
+)
+CAREERS_PER_PAGE = 8
+FIELDS_PER_PAGE = 12
+
+
+def menu_row() -> list[Button]:
+    return [
+        Button("🔎 Browse careers", actions.browse_fields()),
+        Button("🧭 Interest quiz", "quiz:start"),
+    ]
+
+
+def section_buttons(catalog: Catalog, career_id: str, current: str | None) -> list[list[Button]]:
+    others = [
+        Button(SECTION_SHORT_LABELS[kind], actions.show_section(career_id, kind))
+        for kind in SECTION_KINDS
+        if kind != current
+    ]
+    rows = [others[i : i + 3] for i in range(0, len(others), 3)]
+    rows.append([Button("✅ Am I ready?", f"rdy:go:{career_id}")])
+    career = catalog.get(career_id)
+    related = [
+        Button(f"↗ {catalog.get(other).title}", actions.show_section(other, "overview"))
+        for other in career.related[:3]
+    ]
+    rows += [related[i : i + 2] for i in range(0, len(related), 2)]
+    return rows
+
+
+def section_reply(
+    catalog: Catalog,
+    career_id: str,
+    section: str,
+    *,
+    highlights: tuple[int, ...] = (),
+    note: str | None = None,
+) -> Reply:
+    career = catalog.get(career_id)
+    reply = Reply().add("title", f"{career.title} · {SECTION_TITLES[section]}")
+    if note:
+        reply.add("note", note)
+    content = career.section(section)
+    if section == "overview":
+        for paragraph in content.paragraphs:
+            reply.add("text", paragraph)
+        reply.add("note", f"Field: {career.field}")
+    else:
+        for position, bullet in enumerate(content.bullets):
+            reply.add("mark" if position in highlights else "bullet", bullet)
+    reply.buttons = section_buttons(catalog, career_id, section)
+    return reply
+
+
+def answer_reply(catalog: Catalog, answer: Answer) -> Reply:
+    """The learner-facing reply for a ranked answer (used by chat, Telegram and `ask`)."""
+    if answer.outcome == "answer" and answer.career and answer.section:
+        note = "I'm not completely sure this is what you meant." if answer.low_confidence else None
+        reply = section_reply(
+            catalog, answer.career, answer.section, highlights=answer.highlights, note=note
+        )
+        close = [
+            alt
+            for alt in answer.alternatives
+            if answer.low_confidence or alt.confidence >= 0.6 * answer.confidence
+        ][:3]
+        if close:
+            reply.add("note", "Did you mean one of these?")
+            reply.buttons.insert(
+                0,
+                [
+                    Button(
+                        f"{catalog.get(alt.career).title}: {SECTION_SHORT_LABELS[alt.section]}",
+                        actions.show_section(alt.career, alt.section),
+                    )
+                    for alt in close
+                ],
+            )
+        return reply
+    if answer.outcome == "smalltalk":
+        return smalltalk_reply(answer.intent or "greeting")
+    if answer.outcome == "clarify":
+        reply = Reply().add(
+            "text",
+            "Which career do you mean? Name it in your question, for example "
+            "“How do I get started as a chef?”, or browse the careers I know.",
+        )
+        return reply.row(*menu_row())
+    return decline_reply(answer.intent)
+
+
+def smalltalk_reply(intent: str) -> Reply:
+    lines = {
+        "greeting": "Hi! 👋 I help with careers. Ask me what a job involves, what to study, or "
+        "how to get started, e.g. “How do I become a pharmacist?”",
+        "thanks": "You're welcome! Ask me about another career whenever you like.",
+        "goodbye": "Bye, and good luck with your plans! Come back any time.",
+    }
+    return Reply().add("text", lines.get(intent, lines["greeting"])).row(*menu_row())
+
+
+def decline_reply(intent: str | None = None) -> Reply:
+    if intent == "empty":
+        text = "I read words best 🙂 Type a question about a career, e.g. “What does a vet do?”"
+    else:
+        text = (
+            "Sorry, I can only help with careers: what a job involves, the skills it needs, "
+            "where people work, how to get started and what to study. I understand English best."
+        )
+    reply = Reply().add("text", text)
+    reply.add("note", "Try: " + " · ".join(EXAMPLES[:2]))
+    return reply.row(*menu_row())
+
+
+def welcome_reply(catalog: Catalog) -> Reply:
+    reply = Reply().add("title", "Hi, I'm your careers guide 🎓")
+    reply.add(
+        "text",
+        f"I know {len(catalog)} careers in {len(catalog.fields)} fields. Ask me in your own words "
+        "what a job is like, what skills it needs, who hires, how to get started, or what and "
+        "where to study. I can also suggest careers with a short interest quiz.",
+    )
+    reply.add("note", "Type /help for examples and commands.")
+    reply.row(Button("💬 Ask a question", "menu:ask"))
+    return reply.row(*menu_row())
+
+
+def ask_prompt_reply() -> Reply:
+    reply = Reply().add("text", "Go ahead, type your question. For example:")
+    for example in EXAMPLES:
+        reply.add("bullet", example)
+    return reply
+
+
+def help_reply() -> Reply:
+    reply = Reply().add("title", "How to use me")
+    reply.add("text", "Ask about any career in your own words, for example:")
+    for example in EXAMPLES:
+        reply.add("bullet", example)
+    reply.add("text", "Follow-ups work too: “and what must I study?”, “what about a dentist?”")
+    reply.add("title", "Commands")
+    for line in (
+        "/careers – browse careers by field",
+        "/quiz – interest quiz that suggests careers",
+        "/ready CAREER – check how ready you are for a career",
+        "/cancel – stop a quiz or check",
+        "/privacy – what I store and for how long",
+        "/forget – delete everything I stored about you",
+        "/help – this message",
+    ):
+        reply.add("bullet", line)
+    return reply.row(*menu_row())
+
+
+def fields_reply(catalog: Catalog, page: int = 0) -> Reply:
+    names = list(catalog.fields)
+    reply = Reply().add("title", "Browse careers").add("text", "Pick a field:")
+    start = max(0, page) * FIELDS_PER_PAGE
+    shown = list(enumerate(names))[start : start + FIELDS_PER_PAGE]
+    buttons = [
+        Button(f"{name} ({len(catalog.fields[name])})", actions.browse_field(number))
+        for number, name in shown
+    ]
+    for i in range(0, len(buttons), 2):
+        reply.row(*buttons[i : i + 2])
+    reply.row(*_pager(page, len(names), FIELDS_PER_PAGE, actions.browse_fields))
+    return reply
+
+
+def field_reply(catalog: Catalog, field_number: int, page: int = 0) -> Reply:
+    names = list(catalog.fields)
+    if not 0 <= field_number < len(names):
+        return fields_reply(catalog)
+    name = names[field_number]
+    careers = catalog.in_field(name)
+    pages = max(1, -(-len(careers) // CAREERS_PER_PAGE))
+    page = min(max(page, 0), pages - 1)
+    reply = Reply().add("title", name)
+    reply.add("text", f"Careers {page + 1}/{pages} – tap one to read about it:")
+    shown = careers[page * CAREERS_PER_PAGE : (page + 1) * CAREERS_PER_PAGE]
+    buttons = [Button(c.title, actions.show_section(c.id, "overview")) for c in shown]
+    for i in range(0, len(buttons), 2):
+        reply.row(*buttons[i : i + 2])
+    reply.row(
+        *_pager(
+            page, len(careers), CAREERS_PER_PAGE, lambda p: actions.browse_field(field_number, p)
+        )
+    )
+    reply.row(Button("⬅ All fields", actions.browse_fields()))
+    return reply
+
+
+def _pager(page: int, total: int, size: int, make: object) -> list[Button]:
+    assert callable(make)
+    buttons = []
+    if page > 0:
+        buttons.append(Button("◀ Previous", make(page - 1)))
+    if (page + 1) * size < total:
+        buttons.append(Button("Next ▶", make(page + 1)))
+    return buttons

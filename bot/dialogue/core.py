@@ -1,0 +1,193 @@
+"""The dialogue: one place where a learner's input becomes a Reply.
+
+Every call reads the learner's state from the database and writes it back in one transaction,
+so any replica can serve the next message of the same conversation.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.dialogue import actions, compose
+from bot.dialogue.flows import FlowRunner
+from bot.dialogue.replies import Block, Button, Reply
+from bot.search.engine import SearchServices
+from bot.search.ranker import Context
+from bot.storage import queries
+
+log = logging.getLogger(__name__)
+
+PRIVACY_TEXT = (
+    "What I store about you: your Telegram user id, the last career and topic we talked about "
+    "(so follow-up questions work), the questions you ask with my answers (to improve the bot), "
+    "your 👍/👎 feedback, and your quiz answers and results. Questions are deleted after "
+    "{days} days; the rest stays until you use /forget. Nothing is shared or sold."
+)
+
+
+@dataclass
+class DialogueSettings:
+    max_question_chars: int = 500
+    retention_days: int = 90
+
+
+class Dialogue:
+    def __init__(
+        self,
+        *,
+        search: SearchServices,
+        sessions: sessionmaker[Session],
+        flows: FlowRunner,
+        settings: DialogueSettings | None = None,
+    ) -> None:
+        self.search = search
+        self.catalog = search.catalog
+        self.sessions = sessions
+        self.flows = flows
+        self.settings = settings or DialogueSettings()
+
+    # ------------------------------------------------------------------ entry points
+    def on_text(self, user_key: str, text: str) -> Reply:
+        with self.sessions.begin() as session:
+            queries.touch_user(session, user_key=user_key)
+            flow_reply = self.flows.on_text(session, user_key, text)
+            if flow_reply is not None:
+                return flow_reply
+            return self._answer(session, user_key, text)
+
+    def on_command(self, user_key: str, command: str, argument: str = "") -> Reply:
+        command = command.lower().lstrip("/")
+        handlers: dict[str, Callable[[Session, str, str], Reply]] = {
+            "start": lambda s, u, a: compose.welcome_reply(self.catalog),
+            "help": lambda s, u, a: compose.help_reply(),
+            "careers": lambda s, u, a: compose.fields_reply(self.catalog),
+            "privacy": lambda s, u, a: self._privacy(),
+            "forget": lambda s, u, a: self._confirm_forget(),
+            "quiz": self.flows.start_quiz,
+            "ready": self.flows.start_readiness,
+            "cancel": self.flows.cancel,
+        }
+        handler = handlers.get(command)
+        if handler is None:
+            return Reply().add("text", f"I don't know /{command}. Try /help.")
+        with self.sessions.begin() as session:
+            if command != "forget":
+                queries.touch_user(session, user_key=user_key)
+            return handler(session, user_key, argument.strip())
+
+    def on_action(self, user_key: str, data: str) -> Reply:
+        verb, args = actions.parse(data)
+        with self.sessions.begin() as session:
+            if verb == "fgt":
+                return self._forget(session, user_key, args[0] if args else "")
+            queries.touch_user(session, user_key=user_key)
+            if verb in ("quiz", "rdy"):
+                return self.flows.on_action(session, user_key, verb, args)
+            if verb == "sec" and len(args) == 2:
+                career, section = args[0], actions.CODE_SECTIONS.get(args[1])
+                if career in self.catalog and section:
+                    queries.set_context(session, user_key=user_key, career=career, section=section)
+                    reply = compose.section_reply(self.catalog, career, section)
+                    reply.replace = True
+                    return reply
+            elif verb == "fls":
+                return self._replacing(compose.fields_reply(self.catalog, _int(args, 0)))
+            elif verb == "fld":
+                return self._replacing(
+                    compose.field_reply(self.catalog, _int(args, 0), _int(args, 1))
+                )
+            elif verb == "fb" and len(args) == 2:
+                counted = queries.record_feedback(
+                    session, user_key=user_key, question_id=_int(args, 0), helpful=args[1] == "1"
+                )
+                return Reply(toast="Thanks for the feedback!" if counted else "Already noted 👍")
+            elif verb == "menu" and args[:1] == ["ask"]:
+                return compose.ask_prompt_reply()
+            return Reply(toast="That button is out of date.").add(
+                "text", "That button no longer works. Ask me a question or use /help."
+            )
+
+    # ------------------------------------------------------------------ answering
+    def _answer(self, session: Session, user_key: str, text: str) -> Reply:
+        cleaned = " ".join(text.split())
+        if not cleaned:
+            return compose.decline_reply("empty")
+        truncated = len(cleaned) > self.settings.max_question_chars
+        question = cleaned[: self.settings.max_question_chars]
+        career, section = queries.get_context(session, user_key=user_key)
+        context = Context(career=career if career in self.catalog else None, section=section)
+        started = time.perf_counter()
+        answer = self.search.ranker.answer(question, context)
+        latency_ms = (time.perf_counter() - started) * 1000
+        reply = compose.answer_reply(self.catalog, answer)
+        if truncated:
+            notice = f"That was long, so I read only the first {len(question)} characters."
+            reply.blocks.insert(0, Block("note", notice))
+        question_id = queries.log_question(
+            session,
+            user_key=user_key,
+            question=question,
+            outcome=answer.outcome,
+            career=answer.career,
+            section=answer.section,
+            confidence=answer.confidence,
+            latency_ms=latency_ms,
+        )
+        if answer.outcome == "answer":
+            queries.set_context(
+                session, user_key=user_key, career=answer.career, section=answer.section
+            )
+            reply.row(
+                Button("👍 Helpful", actions.feedback(question_id, True)),
+                Button("👎 Not helpful", actions.feedback(question_id, False)),
+            )
+        log.info(
+            "answered outcome=%s career=%s section=%s confidence=%.2f in %.0f ms",
+            answer.outcome,
+            answer.career,
+            answer.section,
+            answer.confidence,
+            latency_ms,
+        )
+        return reply
+
+    # ------------------------------------------------------------------ privacy
+    def _privacy(self) -> Reply:
+        reply = Reply().add("title", "Your privacy")
+        reply.add("text", PRIVACY_TEXT.format(days=self.settings.retention_days))
+        return reply.row(Button("🗑 Delete my data", "fgt:ask"))
+
+    def _confirm_forget(self) -> Reply:
+        reply = Reply().add(
+            "text",
+            "This deletes everything I stored about you: questions, feedback, quiz answers and "
+            "results, and our conversation context. Are you sure?",
+        )
+        return reply.row(Button("Yes, delete it", "fgt:yes"), Button("No, keep it", "fgt:no"))
+
+    def _forget(self, session: Session, user_key: str, choice: str) -> Reply:
+        if choice == "ask":
+            return self._confirm_forget()
+        if choice != "yes":
+            return Reply(replace=True).add("text", "OK, nothing was deleted.")
+        queries.forget_user(session, user_key=user_key)
+        return Reply(replace=True).add(
+            "text", "Done: I deleted everything I had stored about you. You can start afresh."
+        )
+
+    @staticmethod
+    def _replacing(reply: Reply) -> Reply:
+        reply.replace = True
+        return reply
+
+
+def _int(args: list[str], position: int) -> int:
+    try:
+        return int(args[position])
+    except (IndexError, ValueError):
+        return 0

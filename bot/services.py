@@ -1,0 +1,49 @@
+"""Long-lived services built once at start-up and shared by every channel."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.dialogue.core import Dialogue, DialogueSettings
+from bot.dialogue.flows import FlowRunner
+from bot.quizzes import load_interest_quiz
+from bot.search.embedder import Embedder
+from bot.search.engine import SearchServices, open_search
+from bot.settings import Settings
+from bot.storage import db
+
+
+@dataclass
+class Services:
+    settings: Settings
+    search: SearchServices
+    engine: Engine
+    sessions: sessionmaker[Session]
+    dialogue: Dialogue
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def build_services(
+    settings: Settings, *, embedder: Embedder | None = None, search: SearchServices | None = None
+) -> Services:
+    """Load content, index and model, migrate the database, and wire the dialogue."""
+    search = search or open_search(settings.knowledge_dir, settings.index_dir, embedder=embedder)
+    quiz = load_interest_quiz(settings.knowledge_dir / "quizzes" / "interests.yaml")
+    db.upgrade(settings.database_url)
+    engine = db.make_engine(settings.database_url)
+    sessions = db.session_factory(engine)
+    dialogue = Dialogue(
+        search=search,
+        sessions=sessions,
+        flows=FlowRunner(search=search, quiz=quiz),
+        settings=DialogueSettings(
+            max_question_chars=settings.max_question_chars,
+            retention_days=settings.log_retention_days,
+        ),
+    )
+    return Services(settings, search, engine, sessions, dialogue)

@@ -1,0 +1,1 @@
+"""Persistence: SQLAlchemy models, sessions, queries; alembic migrations own the schema."""

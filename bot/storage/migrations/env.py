@@ -1,0 +1,40 @@
+"""Alembic environment: the URL comes from the caller (bot.storage.db) or DATABASE_URL."""
+
+from __future__ import annotations
+
+from alembic import context
+
+from bot.storage.db import make_engine, normalise_url
+from bot.storage.models import Base
+
+config = context.config
+url = config.get_main_option("sqlalchemy.url")
+if not url:
+    from bot.settings import load_settings
+
+    url = normalise_url(load_settings().database_url)
+
+
+def run_migrations_offline() -> None:
+    context.configure(url=url, target_metadata=Base.metadata, literal_binds=True)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_migrations_online() -> None:
+    engine = make_engine(str(url))
+    with engine.connect() as connection:
+        context.configure(
+            connection=connection,
+            target_metadata=Base.metadata,
+            render_as_batch=connection.dialect.name == "sqlite",
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+    engine.dispose()
+
+
+if context.is_offline_mode():
+    run_migrations_offline()
+else:
+    run_migrations_online()

@@ -1,0 +1,183 @@
+"""Data access used by the dialogue layer: explicit session, keyword-only arguments."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from bot.storage.models import (
+    Feedback,
+    FlowResult,
+    FlowState,
+    ProcessedUpdate,
+    QuestionLog,
+    User,
+    utcnow,
+)
+
+
+def touch_user(session: Session, *, user_key: str) -> User:
+    user = session.get(User, user_key)
+    if user is None:
+        user = User(key=user_key)
+        session.add(user)
+        session.flush()
+    user.last_seen = utcnow()
+    return user
+
+
+def get_context(session: Session, *, user_key: str) -> tuple[str | None, str | None]:
+    user = session.get(User, user_key)
+    return (user.last_career, user.last_section) if user else (None, None)
+
+
+def set_context(
+    session: Session, *, user_key: str, career: str | None, section: str | None
+) -> None:
+    user = touch_user(session, user_key=user_key)
+    user.last_career, user.last_section = career, section
+
+
+def log_question(
+    session: Session,
+    *,
+    user_key: str,
+    question: str,
+    outcome: str,
+    career: str | None,
+    section: str | None,
+    confidence: float,
+    latency_ms: float,
+) -> int:
+    entry = QuestionLog(
+        user_key=user_key,
+        question=question,
+        outcome=outcome,
+        career=career,
+        section=section,
+        confidence=confidence,
+        latency_ms=latency_ms,
+    )
+    session.add(entry)
+    session.flush()
+    return entry.id
+
+
+def record_feedback(session: Session, *, user_key: str, question_id: int, helpful: bool) -> bool:
+    """False when this learner already rated this answer (a double press counts once)."""
+    touch_user(session, user_key=user_key)
+    try:
+        with session.begin_nested():
+            session.add(Feedback(user_key=user_key, question_id=question_id, helpful=helpful))
+    except IntegrityError:
+        return False
+    return True
+
+
+def mark_update_processed(session: Session, *, update_id: int) -> bool:
+    """False when another worker (or an earlier delivery) already took this update."""
+    try:
+        with session.begin_nested():
+            session.add(ProcessedUpdate(update_id=update_id))
+    except IntegrityError:
+        return False
+    return True
+
+
+def forget_user(session: Session, *, user_key: str) -> bool:
+    """Delete everything stored about a learner; True if there was anything."""
+    existed = session.get(User, user_key) is not None
+    for model in (Feedback, QuestionLog, FlowState, FlowResult):
+        session.execute(delete(model).where(model.user_key == user_key))
+    session.execute(delete(User).where(User.key == user_key))
+    return existed
+
+
+def delete_old_questions(
+    session: Session, *, older_than_days: int, now: datetime | None = None
+) -> int:
+    cutoff = (now or utcnow()) - timedelta(days=older_than_days)
+    result = session.execute(delete(QuestionLog).where(QuestionLog.asked_at < cutoff))
+    session.execute(delete(ProcessedUpdate).where(ProcessedUpdate.processed_at < cutoff))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def get_flow(session: Session, *, user_key: str, kind: str) -> FlowState | None:
+    return session.get(FlowState, (user_key, kind))
+
+
+def save_flow(
+    session: Session,
+    *,
+    user_key: str,
+    kind: str,
+    run_id: str,
+    career: str | None,
+    answers: dict[str, Any],
+    position: int,
+) -> None:
+    touch_user(session, user_key=user_key)
+    state = session.get(FlowState, (user_key, kind))
+    if state is None:
+        state = FlowState(user_key=user_key, kind=kind)
+        session.add(state)
+    state.run_id, state.career, state.position = run_id, career, position
+    state.answers = dict(answers)
+    state.updated_at = utcnow()
+
+
+def end_flow(session: Session, *, user_key: str, kind: str) -> None:
+    session.execute(
+        delete(FlowState).where(FlowState.user_key == user_key, FlowState.kind == kind)
+    )
+
+
+def save_flow_result(
+    session: Session,
+    *,
+    user_key: str,
+    kind: str,
+    run_id: str,
+    career: str | None,
+    result: dict[str, Any],
+) -> None:
+    touch_user(session, user_key=user_key)
+    session.add(
+        FlowResult(user_key=user_key, kind=kind, run_id=run_id, career=career, result=result)
+    )
+
+
+def last_flow_result(
+    session: Session, *, user_key: str, kind: str, career: str | None = None
+) -> FlowResult | None:
+    query = select(FlowResult).where(FlowResult.user_key == user_key, FlowResult.kind == kind)
+    if career is not None:
+        query = query.where(FlowResult.career == career)
+    return session.scalars(query.order_by(FlowResult.id.desc()).limit(1)).first()
+
+
+def flow_result_exists(session: Session, *, user_key: str, run_id: str) -> bool:
+    query = select(func.count()).where(
+        FlowResult.user_key == user_key, FlowResult.run_id == run_id
+    )
+    return bool(session.scalar(query))
+
+
+def count_rows(session: Session, *, user_key: str) -> dict[str, int]:
+    """How much is stored about a learner (tests and /privacy use it)."""
+    counts = {}
+    for name, model in (
+        ("questions", QuestionLog),
+        ("feedback", Feedback),
+        ("flows", FlowState),
+        ("results", FlowResult),
+    ):
+        counts[name] = int(
+            session.scalar(select(func.count()).where(model.user_key == user_key)) or 0
+        )
+    counts["user"] = int(session.get(User, user_key) is not None)
+    return counts
