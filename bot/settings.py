@@ -30,6 +30,7 @@ class Settings(BaseSettings):
     webhook_secret: SecretStr | None = None
     webhook_listen: str = "0.0.0.0"  # the webhook server listens on all interfaces
     webhook_port: int = Field(default=8443, ge=1, le=65535)
+    telegram_timeout_seconds: float = Field(default=20.0, gt=0)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_retention_days: int = Field(default=90, ge=1)
     max_question_chars: int = Field(default=500, ge=20)

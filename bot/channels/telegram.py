@@ -308,7 +308,9 @@ def build_application(
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
     else:
-        builder = builder.connect_timeout(10).read_timeout(20).write_timeout(20)
+        timeout = settings.telegram_timeout_seconds
+        builder = builder.connect_timeout(timeout).read_timeout(timeout).write_timeout(timeout)
+        builder = builder.get_updates_connect_timeout(timeout).get_updates_read_timeout(timeout)
     application: Application = builder.build()
     application.bot_data["services"] = services
     application.bot_data["flood"] = FloodGuard(settings.per_chat_messages_per_minute)

@@ -30,7 +30,7 @@ Outcome = Literal["answer", "smalltalk", "decline", "clarify"]
 INTENT_TEMPERATURE = 0.03
 INTENT_LEXICAL_WEIGHT = 0.08
 DENSE_CAREER_MIN = 0.42
-CONTENT_WEIGHT = 0.5
+CONTENT_WEIGHT = 8.0
 ALTERNATIVE_RATIO = 0.6
 LOW_CONFIDENCE = 0.45
 
@@ -265,7 +265,7 @@ class Ranker:
                     bullet_best[pos] = float(sims[rows].max())
         content = bullet_best - bullet_best.mean() if sims is not None else lexical[career_pos]
         kind_scores = np.log(section_probs / max(section_mass, 1e-9) + 1e-6)
-        kind_scores += CONTENT_WEIGHT * content / 0.05 * 0.05
+        kind_scores += CONTENT_WEIGHT * content
         if sims is None:
             kind_scores = np.log(section_probs + 1e-6) + 0.5 * lexical[career_pos]
         follow_up = top_intent == "follow_up" or section_mass < 0.35
