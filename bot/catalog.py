@@ -35,6 +35,8 @@ SECTION_SHORT_LABELS = {
 }
 RIASEC_LETTERS = "RIASEC"
 TODO_MARKER = "TODO"
+TODO_PATTERN = re.compile(rf"\b{TODO_MARKER}\b")
+_TODO_PROBLEM = "still has a TODO; it must be filled in"  # drafts from scripts/import_page.py
 ID_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 REQUIRED_KEYS = ("id", "title", "field", "aliases", "riasec", "related")
 
@@ -123,11 +125,7 @@ def load_catalog(directory: Path) -> Catalog:
     careers: dict[str, Career] = {}
     for path in paths:
         career = parse_profile(path)
-        if career.id in careers:
-            raise CatalogError(
-                path, 2, f"duplicate id '{career.id}' (also in {careers[career.id].path.name})"
-            )
-        careers[career.id] = career
+        careers[career.id] = career  # unique: parse_profile requires id == the file's name
     for career in careers.values():
         for related_id in career.related:
             if related_id not in careers:
@@ -145,7 +143,7 @@ def load_catalog(directory: Path) -> Catalog:
 
 def parse_profile(path: Path) -> Career:
     try:
-        text = path.read_text(encoding="utf-8")
+        text = _read(path)
     except UnicodeDecodeError as error:
         raise CatalogError(path, None, f"not UTF-8 text ({error.reason})") from None
     lines = text.splitlines()
@@ -174,17 +172,28 @@ def parse_profile(path: Path) -> Career:
     related = _list_field(path, meta, "related", lines)
     if career_id in related:
         raise CatalogError(path, _find(lines, "related:"), "related: a career can't list itself")
+    title = _text_field(path, meta, "title", lines)
+    field_name = _text_field(path, meta, "field", lines)
+    aliases = _list_field(path, meta, "aliases", lines)
+    for key, values in (("title", [title]), ("field", [field_name]), ("aliases", aliases)):
+        if any(TODO_PATTERN.search(value) for value in values):
+            raise CatalogError(path, _find(lines, f"{key}:"), f"{key} {_TODO_PROBLEM}")
     sections = _parse_body(path, lines, body_start=end + 1)
     return Career(
         id=career_id,
-        title=_text_field(path, meta, "title", lines),
-        field=_text_field(path, meta, "field", lines),
-        aliases=tuple(alias.lower() for alias in _list_field(path, meta, "aliases", lines)),
+        title=title,
+        field=field_name,
+        aliases=tuple(alias.lower() for alias in aliases),
         riasec=tuple(riasec),
         related=tuple(related),
         sections=sections,
         path=path,
     )
+
+
+def _read(path: Path) -> str:
+    """Text of a profile; utf-8-sig drops the BOM that Windows Notepad puts first."""
+    return path.read_text(encoding="utf-8-sig")
 
 
 def _parse_front_matter(path: Path, source: str) -> dict[str, Any]:
@@ -250,12 +259,16 @@ def _parse_body(path: Path, lines: list[str], body_start: int) -> dict[str, Sect
             heading_lines[heading] = number
             bullets[heading] = []
         elif current is None:
+            if TODO_PATTERN.search(stripped):
+                raise CatalogError(path, number, f"the overview {_TODO_PROBLEM}")
             if stripped:
                 paragraph.append(stripped)
             elif paragraph:
                 overview.append(" ".join(paragraph))
                 paragraph = []
         elif stripped.startswith(("- ", "* ")):
+            if TODO_PATTERN.search(stripped):
+                raise CatalogError(path, number, f"section '{current}' {_TODO_PROBLEM}")
             bullets[current].append(stripped[2:].strip())
         elif stripped:
             raise CatalogError(path, number, f"expected a bullet ('- ...') under '## {current}'")
@@ -271,10 +284,6 @@ def _parse_body(path: Path, lines: list[str], body_start: int) -> dict[str, Sect
         items = [item for item in bullets[heading] if item]
         if not items:
             raise CatalogError(path, heading_lines[heading], f"section '{heading}' is empty")
-        if any(item.startswith(TODO_MARKER) for item in items):
-            raise CatalogError(
-                path, heading_lines[heading], f"section '{heading}' still has a TODO to fill in"
-            )
         sections[kind] = Section(kind, heading, bullets=tuple(items))
     return sections
 
@@ -287,7 +296,7 @@ def _find(lines: list[str], prefix: str) -> int | None:
 
 
 def _line_of(path: Path, prefix: str) -> int | None:
-    return _find(path.read_text(encoding="utf-8").splitlines(), prefix)
+    return _find(_read(path).splitlines(), prefix)
 
 
 def content_problems(career: Career) -> list[str]:

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
 
 from bot.catalog import LIST_SECTION_HEADINGS, TODO_MARKER
 
@@ -23,7 +26,8 @@ SOURCE_HEADINGS = {
     "programmes by study institutions": "Study Programmes",
     "study programmes": "Study Programmes",
 }
-FOOTER_PATTERN = re.compile(r"career centre product|all rights reserved|©|disclaimer", re.I)
+# Strict on purpose: a bullet may well mention a disclaimer or a "career centre product".
+FOOTER_PATTERN = re.compile(r"©|all rights reserved|^a pace career centre product", re.I)
 BULLET_PATTERN = re.compile(r"^\s*(?:[•·▪●\-*]|\d+[.)])\s+")
 
 
@@ -59,22 +63,27 @@ def parse_page(text: str) -> ImportedPage:
     overview: list[str] = []
     sections: dict[str, list[str]] = {}
     current: str | None = None
+    new_paragraph = True  # blank lines separate overview paragraphs; other lines wrap
     for raw in lines[lines.index(content[0]) + 1 :]:
         line = raw.strip()
         if not line:
+            new_paragraph = True
             continue
         heading = SOURCE_HEADINGS.get(line.rstrip(":").strip().lower())
+        is_bullet = BULLET_PATTERN.match(raw) is not None
         if heading:
             current = heading
             sections.setdefault(current, [])
-            continue
-        if FOOTER_PATTERN.search(line):
-            if current is None:
-                continue
-            break
-        if current is None:
-            overview.append(line)
-        elif BULLET_PATTERN.match(raw):
+        elif not is_bullet and FOOTER_PATTERN.search(line):
+            if current is not None:
+                break
+        elif current is None:
+            if new_paragraph:
+                overview.append(line)
+            else:
+                overview[-1] = _tidy(f"{overview[-1]} {line}")
+            new_paragraph = False
+        elif is_bullet:
             sections[current].append(_tidy(BULLET_PATTERN.sub("", raw)))
         elif sections[current]:
             sections[current][-1] = _tidy(f"{sections[current][-1]} {line}")
@@ -98,15 +107,15 @@ def _tidy(text: str) -> str:
 
 def render_profile(page: ImportedPage, field_name: str | None = None) -> str:
     """A profile in our format; what the page lacks is marked TODO for staff."""
-    alias = page.title.lower()
+    field_value = field_name or f"{TODO_MARKER} (one of the catalogue fields)"
     out = [
         "---",
-        f"id: {page.career_id}",
-        f"title: {page.title}",
-        f"field: {field_name or TODO_MARKER + ' (one of the catalogue fields)'}",
-        f"aliases: [{alias}]  # {TODO_MARKER}: add the words learners use",
-        f"riasec: []  # {TODO_MARKER}: 2-3 Holland codes, strongest first",
-        f"related: []  # {TODO_MARKER}: ids of related careers",
+        _yaml_line("id", page.career_id),
+        _yaml_line("title", page.title),
+        _yaml_line("field", field_value),
+        _yaml_line("aliases", [page.title.lower()], f"{TODO_MARKER}: add the words learners use"),
+        _yaml_line("riasec", [], f"{TODO_MARKER}: 2-3 Holland codes, strongest first"),
+        _yaml_line("related", [], f"{TODO_MARKER}: ids of related careers"),
         "---",
     ]
     for paragraph in page.overview or [f"{TODO_MARKER}: write the overview."]:
@@ -117,3 +126,13 @@ def render_profile(page: ImportedPage, field_name: str | None = None) -> str:
         out += [f"- {bullet}" for bullet in bullets]
         out.append("")
     return "\n".join(out).rstrip() + "\n"
+
+
+def _yaml_line(key: str, value: str | list[str], comment: str | None = None) -> str:
+    """One `key: value` line quoted by YAML itself, so titles with ': ', ',' or quotes survive."""
+    options: dict[str, Any] = {"allow_unicode": True, "width": 1_000_000}
+    if isinstance(value, list):
+        line = f"{key}: {yaml.safe_dump(value, default_flow_style=True, **options).strip()}"
+    else:
+        line = yaml.safe_dump({key: value}, default_flow_style=False, **options).rstrip("\n")
+    return f"{line}  # {comment}" if comment else line

@@ -64,11 +64,13 @@ def services(settings: Settings, search: SearchServices) -> Iterator[Services]:
 
 
 @pytest.fixture
-def postgres_url() -> Iterator[str]:
+def postgres_url() -> str:
     """A clean schema on the real PostgreSQL, when CAREERBOT_TEST_POSTGRES_URL is set."""
     url = os.environ.get(POSTGRES_ENV)
     if not url:
-        pytest.skip(f"PostgreSQL tests need {POSTGRES_ENV} (e.g. postgresql://root@127.0.0.1/test)")
+        pytest.skip(
+            f"PostgreSQL tests need {POSTGRES_ENV} (e.g. postgresql://root@127.0.0.1/test)"
+        )
     from sqlalchemy import text
 
     from bot.storage.db import make_engine
@@ -78,7 +80,7 @@ def postgres_url() -> Iterator[str]:
         connection.execute(text("DROP SCHEMA public CASCADE"))
         connection.execute(text("CREATE SCHEMA public"))
     engine.dispose()
-    yield url
+    return url
 
 
 def subprocess_env(**extra: str) -> dict[str, str]:

@@ -18,6 +18,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl
 
+from telegram.request import BaseRequest, RequestData
+
 BOT_USER = {
     "id": 4242,
     "is_bot": True,
@@ -48,7 +50,8 @@ class Call:
         for candidate in self.buttons:
             if label_part.lower() in candidate["text"].lower():
                 return str(candidate["callback_data"])
-        raise AssertionError(f"no button with {label_part!r} in {[b['text'] for b in self.buttons]}")
+        labels = [b["text"] for b in self.buttons]
+        raise AssertionError(f"no button with {label_part!r} in {labels}")
 
 
 class FakeBotAPI:
@@ -60,22 +63,25 @@ class FakeBotAPI:
         self._update_ids = itertools.count(1000)
         self._message_ids = itertools.count(1)
         self._lock = threading.Condition()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
-        self.server.daemon_threads = True
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self._server: ThreadingHTTPServer | None = None
 
     # ------------------------------------------------------------------ lifecycle
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/bot"
+        assert self._server is not None, "start() the fake first"
+        return f"http://127.0.0.1:{self._server.server_address[1]}/bot"
 
     def start(self) -> FakeBotAPI:
-        self._thread.start()
+        """Listen on a free loopback port (only needed when the bot talks real HTTP)."""
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self
 
     def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
 
     # ------------------------------------------------------------------ the learner's side
     def _user(self, user_id: int) -> dict[str, Any]:
@@ -157,11 +163,15 @@ class FakeBotAPI:
                     raise AssertionError(f"timed out; calls since {after}: {seen}")
                 self._lock.wait(remaining)
 
-    def reply_to(self, chat_id: int, *, after: int, contains: str = "", timeout: float = 60) -> Call:
+    def reply_to(
+        self, chat_id: int, *, after: int, contains: str = "", timeout: float = 60
+    ) -> Call:
         return self.wait_for(
-            lambda c: c.method in ("sendMessage", "editMessageText")
-            and str(c.params.get("chat_id")) == str(chat_id)
-            and contains.lower() in c.text.lower(),
+            lambda c: (
+                c.method in ("sendMessage", "editMessageText")
+                and str(c.params.get("chat_id")) == str(chat_id)
+                and contains.lower() in c.text.lower()
+            ),
             after=after,
             timeout=timeout,
         )
@@ -292,3 +302,40 @@ def _parse_params(body: bytes, content_type: str) -> dict[str, Any]:
         except json.JSONDecodeError:
             params[key] = value
     return params
+
+
+class OfflineRequest(BaseRequest):
+    """PTB's transport replaced in-process: no socket at all, same answers as the fake server."""
+
+    def __init__(self, api: FakeBotAPI) -> None:
+        self.api = api
+
+    async def initialize(self) -> None:
+        pass
+
+    async def shutdown(self) -> None:
+        pass
+
+    @property
+    def read_timeout(self) -> float | None:
+        return 1.0
+
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        read_timeout: Any = None,
+        write_timeout: Any = None,
+        connect_timeout: Any = None,
+        pool_timeout: Any = None,
+    ) -> tuple[int, bytes]:
+        endpoint = url.rsplit("/", 1)[-1]
+        params = dict(request_data.parameters) if request_data else {}
+        for key, value in list(params.items()):
+            if hasattr(value, "to_dict"):
+                params[key] = value.to_dict()
+        if endpoint == "getUpdates":
+            return 200, json.dumps({"ok": True, "result": []}).encode()
+        status, result = self.api._answer(endpoint, params)
+        return status, json.dumps({"ok": True, "result": result}).encode()

@@ -252,8 +252,8 @@ def test_unknown_related_id(tmp_path: Path) -> None:
 
 
 def test_duplicate_id_is_caught_by_the_file_name_rule(tmp_path: Path) -> None:
-    # The id must equal the file stem and stems are unique within one folder, so load_catalog's
-    # own "duplicate id" branch can't be reached: a second file claiming id 'a' fails here first.
+    # The id must equal the file stem and stems are unique within one folder, so this rule is the
+    # only duplicate check there is: a second file claiming id 'a' fails on its file name.
     path = write_pair(tmp_path)
     other = path.with_name("b.md")
     text = mutate(
@@ -288,12 +288,53 @@ def test_empty_section(tmp_path: Path) -> None:
     assert_names_line(error, path, line_number(text, "## Employment"), "'Employment' is empty")
 
 
-def test_section_still_holding_a_todo(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "bullet", ["- TODO: list the programmes.", "- Diploma at a TVET college (TODO: which ones)."]
+)
+def test_section_still_holding_a_todo(tmp_path: Path, bullet: str) -> None:
     path = write_pair(tmp_path)
-    text = mutate(path, lambda t: t + "- TODO: list the programmes.\n")
+    text = mutate(path, lambda t: t + f"{bullet}\n")
     error = load_error(tmp_path)
-    line = line_number(text, "## Study Programmes")
-    assert_names_line(error, path, line, "'Study Programmes' still has a TODO")
+    # The bullet itself is named, wherever the TODO sits in it.
+    assert_names_line(
+        error, path, line_number(text, bullet), "section 'Study Programmes' still has a TODO"
+    )
+    assert "must be filled in" in error.problem
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "problem"),
+    [
+        ("field: Testing", "field: TODO (one of the catalogue fields)", "field still has a TODO"),
+        ("title: Career A", "title: TODO", "title still has a TODO"),
+        ("aliases: [alias a]", "aliases: [alias a, TODO]", "aliases still has a TODO"),
+        (
+            "Career a is a small profile used by the tests.",
+            "TODO: write the overview.",
+            "the overview still has a TODO",
+        ),
+        (
+            "Career a is a small profile used by the tests.",
+            "Career a is a small profile.\nIt is used by the TODO tests.",
+            "the overview still has a TODO",
+        ),
+    ],
+)
+def test_todo_left_in_the_front_matter_or_overview(
+    tmp_path: Path, old: str, new: str, problem: str
+) -> None:
+    path = write_pair(tmp_path)
+    text = mutate(path, lambda t: t.replace(old, new))
+    error = load_error(tmp_path)
+    line = next(i for i, line in enumerate(text.splitlines(), 1) if "TODO" in line)
+    assert_names_line(error, path, line, problem)
+    assert "must be filled in" in error.problem
+
+
+def test_words_containing_todo_are_not_markers(tmp_path: Path) -> None:
+    path = write_pair(tmp_path)
+    mutate(path, lambda t: t.replace("- Task of a.", "- Keep a TODOS list; todo apps help."))
+    assert load_catalog(tmp_path).get("a").section("tasks").bullets[0].startswith("Keep a TODOS")
 
 
 def test_malformed_yaml_front_matter(tmp_path: Path) -> None:
@@ -370,6 +411,19 @@ def test_non_utf8_file(tmp_path: Path) -> None:
     assert str(error).startswith(f"{path}: not UTF-8 text"), str(error)
     assert error.path == path
     assert error.line is None  # no line applies: the file can't be read as text at all
+
+
+def test_utf8_bom_is_accepted(tmp_path: Path) -> None:
+    # Windows Notepad saves UTF-8 with a byte order mark in front of the first '---'.
+    path = write_pair(tmp_path)
+    path.write_bytes(b"\xef\xbb\xbf" + profile_text("a", "b").encode("utf-8"))
+    assert load_catalog(tmp_path).get("a").title == "Career A"
+
+    # Line numbers still count from the real first line.
+    path.write_bytes(b"\xef\xbb\xbf" + profile_text("a", "b, nobody").encode("utf-8"))
+    error = load_error(tmp_path)
+    line = line_number(profile_text("a", "b, nobody"), "related: [b, nobody]")
+    assert_names_line(error, path, line, "related: unknown career id 'nobody'")
 
 
 def test_folder_without_profiles(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from bot.catalog import CatalogError, load_catalog, parse_profile
 from bot.importer import PageError, parse_page, render_profile
@@ -198,6 +199,44 @@ def test_existing_profile_is_kept_without_force(tmp_path: Path) -> None:
     assert target.read_text(encoding="utf-8").startswith("---\nid: backend-developer\n")
 
 
+@pytest.mark.parametrize("force", [False, True])
+def test_two_pages_with_the_same_id_write_nothing(tmp_path: Path, force: bool) -> None:
+    first = tmp_path / "plumber.txt"
+    first.write_text(WRAPPED_PAGE, encoding="utf-8")
+    second = tmp_path / "plumber-2.txt"  # another title that slugifies to 'plumber'
+    second.write_text(WRAPPED_PAGE.replace("Plumber\n", "PLUMBER!\n", 1), encoding="utf-8")
+    out = tmp_path / "out"
+    result = run_import(first, second, "--out", out, *(["--force"] if force else []))
+    assert result.returncode == 1
+    assert f"error: {first} and {second} both become {out / 'plumber.md'}" in result.stderr
+    assert "nothing was written" in result.stderr
+    assert written(out) == []
+
+
+def test_out_is_an_existing_file(tmp_path: Path) -> None:
+    page = tmp_path / "plumber.txt"
+    page.write_text(WRAPPED_PAGE, encoding="utf-8")
+    out = tmp_path / "out.md"
+    out.write_text("not a folder\n", encoding="utf-8")
+    result = run_import(page, "--out", out)
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"error: --out {out} is a file, not a folder"), result.stderr
+    assert "Traceback" not in result.stderr
+    assert out.read_text(encoding="utf-8") == "not a folder\n"
+
+
+def test_out_that_cant_be_written(tmp_path: Path) -> None:
+    page = tmp_path / "plumber.txt"
+    page.write_text(WRAPPED_PAGE, encoding="utf-8")
+    blocker = tmp_path / "file.txt"
+    blocker.write_text("a file where a folder should be\n", encoding="utf-8")
+    result = run_import(page, "--out", blocker / "out")
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: can't write the drafts ("), result.stderr
+    assert "0 of 1 were written" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 # --- bullet shapes ----------------------------------------------------------------------------
 
 
@@ -255,6 +294,100 @@ def test_wrapped_and_dash_bullets() -> None:
         "- Find and fix leaks.",
     ]
     assert section_lines(text, "Study Programmes") == ["- TODO: this section was empty."]
+
+
+@pytest.mark.parametrize(
+    "bullet",
+    [
+        "See the disclaimer on the work permit before you start.",
+        "Keep up with copyright law (©) for plans and drawings.",
+        "Learn which designs say all rights reserved.",
+        "Use the career centre product catalogue to compare colleges.",
+    ],
+)
+def test_bullet_that_looks_like_the_footer_is_kept(bullet: str) -> None:
+    page = parse_page(
+        WRAPPED_PAGE.replace("* Plumbing contractors.\n", f"* Plumbing contractors.\n• {bullet}\n")
+    )
+    assert page.sections["Employment"] == [
+        "Plumbing contractors.",
+        bullet,
+        "Municipal water departments.",
+    ]
+    assert page.sections["Getting Started"][0] == "Finish matric with Mathematics."
+
+
+@pytest.mark.parametrize(
+    "footer",
+    [
+        "A PACE Career Centre Product",
+        "© 2024 Career Services",
+        "All rights reserved | Disclaimer",
+    ],
+)
+def test_footer_line_ends_the_page(footer: str) -> None:
+    page = parse_page(WRAPPED_PAGE + f"\n{footer}\n\nTasks:\n- Not part of the career.\n")
+    assert page.sections["Getting Started"][-1] == (
+        "Find an apprenticeship with a qualified plumber."
+    )
+    assert "Not part of the career." not in page.sections["Tasks"]
+
+
+def test_wrapped_overview_lines_make_one_paragraph() -> None:
+    text = WRAPPED_PAGE.replace(
+        "Plumbers fit and repair the pipes, taps and geysers in homes and buildings.\n",
+        "Plumbers fit and repair the pipes,\n  taps and geysers in homes\nand buildings.\n"
+        "\n\nMost of them work for contractors\nor for themselves.\n",
+    )
+    assert parse_page(text).overview == [
+        "Plumbers fit and repair the pipes, taps and geysers in homes and buildings.",
+        "Most of them work for contractors or for themselves.",
+    ]
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        "Nurse: Registered",
+        "Chef, Pastry",
+        'The "Best" Job',
+        "Plumber's Mate",
+        "Yes",
+        "# Hash: [Brackets], {Braces} & 'quotes'",
+    ],
+)
+def test_titles_with_yaml_punctuation_survive(tmp_path: Path, title: str) -> None:
+    page = parse_page(WRAPPED_PAGE.replace("Plumber\n", f"{title}\n", 1))
+    text = render_profile(page, "Trades: Building, Plumbing")
+    meta = yaml.safe_load(text.split("---\n")[1])
+    assert meta == {
+        "id": page.career_id,
+        "title": title,
+        "field": "Trades: Building, Plumbing",
+        "aliases": [title.lower()],
+        "riasec": [],
+        "related": [],
+    }
+    assert "# TODO: add the words learners use" in text  # the hints for staff are kept
+
+    # Filled in, the draft loads with the title as written.
+    path = tmp_path / f"{page.career_id}.md"
+    path.write_text(fill_in(text), encoding="utf-8")
+    career = parse_profile(path)
+    assert (career.title, career.field) == (title, "Information Technology")
+
+
+def test_page_with_a_bom_keeps_a_clean_title(tmp_path: Path) -> None:
+    page = tmp_path / "plumber.txt"
+    page.write_bytes(b"\xef\xbb\xbf" + WRAPPED_PAGE.encode("utf-8"))
+    out = tmp_path / "out"
+    result = run_import(page, "--out", out)
+    assert result.returncode == 0, result.stderr
+    assert (
+        (out / "plumber.md")
+        .read_text(encoding="utf-8")
+        .startswith("---\nid: plumber\ntitle: Plumber\n")
+    )
 
 
 # --- the draft is our format ------------------------------------------------------------------
@@ -324,12 +457,36 @@ def test_unfilled_draft_is_refused(
     assert message.startswith(f"{target}:")
     assert "riasec" in message or "TODO" in message
 
-    # With the front matter done but the study section still TODO, the section is named.
+    # With riasec and related done, the field (no --field was given) is still TODO.
     text = target.read_text(encoding="utf-8")
     text = re.sub(r"(?m)^riasec: .*$", "riasec: [I, C, R]", text)
     text = re.sub(r"(?m)^related: .*$", "related: [frontend-developer]", text)
     target.write_text(text, encoding="utf-8")
+    with pytest.raises(
+        CatalogError, match="field still has a TODO; it must be filled in"
+    ) as caught:
+        parse_profile(target)
+    field_line = next(
+        i for i, line in enumerate(text.splitlines(), 1) if line.startswith("field:")
+    )
+    assert str(caught.value).startswith(f"{target}:{field_line}: ")
+
+    # With the front matter done but the study section still TODO, its TODO bullet is named.
+    text = re.sub(r"(?m)^field: .*$", "field: Information Technology", text)
+    target.write_text(text, encoding="utf-8")
     with pytest.raises(CatalogError, match="'Study Programmes' still has a TODO") as caught:
         parse_profile(target)
-    study_line = text.splitlines().index("## Study Programmes") + 1
-    assert str(caught.value).startswith(f"{target}:{study_line}: ")
+    todo_line = text.splitlines().index("- TODO: this section was empty.") + 1
+    assert str(caught.value).startswith(f"{target}:{todo_line}: ")
+
+
+def test_draft_without_an_overview_is_refused(tmp_path: Path) -> None:
+    page = parse_page(re.sub(r"(?s)\n\nPlumbers fit.*?\n\n", "\n\n", WRAPPED_PAGE, count=1))
+    assert page.overview == []
+    path = tmp_path / "plumber.md"
+    text = fill_in(render_profile(page, "Trades"))
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(CatalogError, match="the overview still has a TODO") as caught:
+        parse_profile(path)
+    overview_line = text.splitlines().index("TODO: write the overview.") + 1
+    assert str(caught.value).startswith(f"{path}:{overview_line}: ")

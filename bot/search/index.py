@@ -71,17 +71,16 @@ def knowledge_hash(knowledge_dir: Path) -> str:
 
 
 def career_names(catalog: Catalog) -> dict[str, tuple[str, ...]]:
-    """Every name a career goes by: title, aliases, and its title's head noun when unique."""
-    head_counts: dict[str, int] = {}
-    for career in catalog:
-        head = career.title.lower().split()[-1]
-        head_counts[head] = head_counts.get(head, 0) + 1
+    """Every name a career goes by: title, id, aliases, and its title's head noun.
+
+    A head noun shared by several careers ("engineer", "manager") is kept too: the matcher
+    then sees an ambiguous name and the answer offers the other careers as alternatives.
+    """
     names = {}
     for career in catalog:
         found = [career.title.lower(), career.id.replace("-", " "), *career.aliases]
-        head = career.title.lower().split()[-1]
-        if head_counts[head] == 1 and len(career.title.split()) > 1:
-            found.append(head)
+        if len(career.title.split()) > 1:
+            found.append(career.title.lower().split()[-1])
         names[career.id] = tuple(dict.fromkeys(found))
     return names
 

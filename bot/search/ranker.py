@@ -33,6 +33,7 @@ DENSE_CAREER_MIN = 0.42
 CONTENT_WEIGHT = 8.0
 ALTERNATIVE_RATIO = 0.6
 LOW_CONFIDENCE = 0.45
+SMALL_TALK_MIN = 0.45  # below this, "small talk" is a guess and the message is likely not English
 
 
 @dataclass(frozen=True)
@@ -207,6 +208,8 @@ class Ranker:
 
         if not named:
             if top_intent in SMALL_TALK_INTENTS:
+                if intent_scores.max() < SMALL_TALK_MIN:  # e.g. another language: say so
+                    return Answer("decline", intent="unclear")
                 return Answer("smalltalk", intent=top_intent, confidence=float(intent_probs.max()))
             if top_intent == "off_topic":
                 return Answer("decline", intent="off_topic", confidence=float(intent_probs.max()))
