@@ -73,34 +73,41 @@ def _cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
     if not args.file and not args.question:
         print("error: give a QUESTION or --file QUESTIONS.jsonl", file=sys.stderr)
         return 2
-    search = open_search(settings.knowledge_dir, settings.index_dir)
-    limit = settings.max_question_chars
-    if args.file:
-        contexts: dict[str, Context] = {}
-        for number, line in enumerate(args.file.read_text(encoding="utf-8").splitlines(), 1):
+    items: list[dict[str, Any]] = []
+    if args.file:  # read and check the whole file before the model loads
+        try:
+            lines = args.file.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as error:
+            print(f"error: can't read {args.file}: {error}", file=sys.stderr)
+            return 2
+        for number, line in enumerate(lines, 1):
             if not line.strip():
                 continue
             try:
                 item = json.loads(line)
-                question = str(item["q"])
+                item["q"] = str(item["q"])
+                if item.get("dialogue") is not None:
+                    item["dialogue"] = json.dumps(item["dialogue"], sort_keys=True)
             except (json.JSONDecodeError, KeyError, TypeError):
                 print(
                     f'error: {args.file}:{number}: expected {{"id": ..., "q": ...}}',
                     file=sys.stderr,
                 )
                 return 2
+            items.append(item)
+    search = open_search(settings.knowledge_dir, settings.index_dir)
+    limit = settings.max_question_chars
+    if args.file:
+        contexts: dict[str, Context] = {}
+        for item in items:
             dialogue = item.get("dialogue")
             context = contexts.get(dialogue, Context()) if dialogue is not None else Context()
-            answer = search.ranker.answer(question[:limit], context)
+            answer = search.ranker.answer(item["q"][:limit], context)
             if dialogue is not None:
                 contexts[dialogue] = next_context(answer, context)
             reply = render_plain(answer_reply(search.catalog, answer))
-            print(
-                json.dumps(
-                    _answer_json(search, answer, reply, item.get("id")), ensure_ascii=False
-                ),
-                flush=True,
-            )
+            result = _answer_json(search, answer, reply, item.get("id"))
+            print(json.dumps(result, ensure_ascii=False), flush=True)
         return 0
     question = " ".join(args.question)
     answer = search.ranker.answer(question[:limit], Context())

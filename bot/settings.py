@@ -8,7 +8,10 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# The checkout holding knowledge/ (an editable install); otherwise the working directory (an
+# installed package, e.g. in the container, runs from the project folder).
+_CHECKOUT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = _CHECKOUT if (_CHECKOUT / "knowledge").is_dir() else Path.cwd()
 PLACEHOLDER_SECRETS = {"changeme", "change-me", "your-token-here", "xxx", "token", "secret"}
 
 

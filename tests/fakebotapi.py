@@ -47,6 +47,10 @@ class Call:
         return [b for row in markup.get("inline_keyboard", []) for b in row]
 
     def button(self, label_part: str) -> str:
+        """Callback data of the button with this label (exact first, then containing it)."""
+        for candidate in self.buttons:
+            if candidate["text"].lower() == label_part.lower():
+                return str(candidate["callback_data"])
         for candidate in self.buttons:
             if label_part.lower() in candidate["text"].lower():
                 return str(candidate["callback_data"])

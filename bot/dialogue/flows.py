@@ -313,7 +313,7 @@ class FlowRunner:
             position=0,
         )
         career = self.catalog.get(career_id)
-        reply = Reply().add("title", f"Am I ready to be a {career.title}?")
+        reply = Reply().add("title", f"Readiness check: {career.title}")
         reply.add(
             "text",
             "I'll go through what this career asks of a person, one thing at a time. Answer "

@@ -60,7 +60,7 @@ def _html_block(block: Block) -> str:
 
 def _plain_block(block: Block) -> str:
     return {
-        "title": block.text.upper() if len(block.text) < 60 else block.text,
+        "title": f"## {block.text}",
         "text": block.text,
         "bullet": f"  • {block.text}",
         "mark": f"  ➜ {block.text}",

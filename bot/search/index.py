@@ -225,8 +225,8 @@ class LoadedIndex:
     path: Path
 
 
-def read_manifest(index_dir: Path) -> dict[str, Any]:
-    manifest_path = index_dir / "current" / "manifest.json"
+def read_manifest(index_dir: Path, build: Path | None = None) -> dict[str, Any]:
+    manifest_path = (build or index_dir / "current") / "manifest.json"
     if not manifest_path.exists():
         raise IndexMissingError(
             f"no search index in {index_dir}; build it with `make index` "
@@ -238,6 +238,10 @@ def read_manifest(index_dir: Path) -> dict[str, Any]:
         raise IndexCorruptError(
             f"the index manifest {manifest_path} is damaged; rebuild with `make index`"
         ) from None
+    if not isinstance(manifest, dict):
+        raise IndexCorruptError(
+            f"the index manifest {manifest_path} is damaged; rebuild with `make index`"
+        )
     return manifest
 
 
@@ -246,12 +250,17 @@ def index_is_fresh(index_dir: Path, knowledge_dir: Path) -> bool:
         manifest = read_manifest(index_dir)
     except IndexError_:
         return False
-    return bool(manifest.get("knowledge_hash") == knowledge_hash(knowledge_dir))
+    return bool(
+        manifest.get("format") == INDEX_FORMAT
+        and manifest.get("model") == Embedder.name
+        and manifest.get("knowledge_hash") == knowledge_hash(knowledge_dir)
+    )
 
 
 def load_index(index_dir: Path, knowledge_dir: Path, *, model_name: str) -> LoadedIndex:
-    manifest = read_manifest(index_dir)
+    # Resolve the link once: a rebuild may swap it while we read.
     path = (index_dir / "current").resolve()
+    manifest = read_manifest(index_dir, build=path)
     if manifest.get("format") != INDEX_FORMAT or manifest.get("model") != model_name:
         raise IndexStaleError(
             "the index was built by another version or model; rebuild with `make index`"

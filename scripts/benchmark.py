@@ -1,0 +1,307 @@
+#!/usr/bin/env python3
+"""Speed and memory figures for the answer engine (staff run this; speed goals live here).
+
+Measures, in one process: the model load and `open_search` start-up, the first answer after
+start-up, the per-answer cost of `Ranker.answer` against one bare `Embedder.encode_one` of the
+same question (goal: median answer ≤ 1.5 × median encode), peak memory, and the index build time
+into a throw-away folder (`--skip-build` to leave it out).
+
+Figures are information: the exit code is 0 whatever they are, unless `--strict` is given and
+the answer/encode ratio is above the goal (then 1). Settings or index problems exit with 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+from bot.catalog import CatalogError
+from bot.search.embedder import Embedder, ModelMissingError
+from bot.search.engine import open_search
+from bot.search.index import IndexError_, build_index
+from bot.search.ranker import Context, Ranker
+from bot.settings import SettingsError, load_settings
+
+RATIO_GOAL = 1.5
+SEED = 20261125
+
+T = TypeVar("T")
+
+_NURSE_TASKS = Context(career="registered-nurse", section="tasks")
+_DEV_STUDY = Context(career="backend-developer", section="study")
+_CHEF_OVERVIEW = Context(career="chef", section="overview")
+
+# (question, conversation context) — varied learner messages: plain, misspelt, follow-ups that
+# lean on the context, small talk, off-topic and non-English ones.
+QUESTIONS: tuple[tuple[str, Context | None], ...] = (
+    ("what does a nurse do", None),
+    ("How do I become a pilot?", None),
+    ("what subjects do i need for engineering at university", None),
+    ("Is there work for electricians in South Africa?", None),
+    ("how much maths do you need to be an actuary", None),
+    ("wat does a civil enginer do every day", None),
+    ("I like animals, what job can I do?", None),
+    ("what personality do you need to be a social worker", None),
+    ("where can I study to become a teacher", None),
+    ("how long does it take to qualify as a doctor", None),
+    ("do data scientists work from home", None),
+    ("what is a quantity surveyor", None),
+    ("I want to fix cars when I finish school, where do I start?", None),
+    ("can I be a chef without matric", None),
+    ("which careers are good if I love computers and games", None),
+    ("what does a UX designer actually design?", None),
+    ("skills needed for cybersecurity", None),
+    ("pharmacist or dietitian, which one studies longer?", None),
+    ("tell me about attorneys", None),
+    ("I'm good at drawing, should I do graphic design or architecture?", None),
+    ("is physiotherapy a good career for someone who likes sport", None),
+    ("hoe word ek 'n verpleegster?", None),
+    ("ngifuna ukuba udokotela", None),
+    ("and what do they study?", _NURSE_TASKS),
+    ("what about the day-to-day work?", _DEV_STUDY),
+    ("and for plumbers?", _CHEF_OVERVIEW),
+    ("how do I get started?", _CHEF_OVERVIEW),
+    ("is it hard?", _NURSE_TASKS),
+    ("what else?", _DEV_STUDY),
+    ("where would I work?", _CHEF_OVERVIEW),
+    ("hi", None),
+    ("hello there, how are you?", None),
+    ("thanks, that helps a lot!", None),
+    ("ok bye", None),
+    ("what's the weather like in Durban tomorrow?", None),
+    ("can you help me with my maths homework", None),
+    ("who won the soccer last night", None),
+    ("write me a poem about love", None),
+    ("asdfgh", None),
+    (
+        "I am in grade 11 and I take physical science, life sciences and maths literacy, and I "
+        "really want to work in a hospital one day but I don't know which job fits me best",
+        None,
+    ),
+)
+FIRST_QUESTION = ("how do I become a plumber", None)  # not the warm-up question of open_search
+
+
+def _progress(items: Iterable[T], *, total: int, desc: str, enabled: bool) -> Iterator[T]:
+    """tqdm on stderr when installed and wanted; the plain iterable otherwise."""
+    if enabled:
+        try:
+            from tqdm import tqdm
+        except ImportError:
+            pass
+        else:
+            yield from tqdm(items, total=total, desc=desc, file=sys.stderr, leave=False)
+            return
+    yield from items
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process so far (Linux reports ru_maxrss in KiB)."""
+    kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    if sys.platform == "darwin":  # bytes there
+        kib //= 1024
+    return round(kib / 1024, 1)
+
+
+def _elapsed_ms(call: Callable[[], object]) -> float:
+    started = time.perf_counter_ns()
+    call()
+    return (time.perf_counter_ns() - started) / 1e6
+
+
+def percentile(values: list[float], q: float) -> float:
+    """Nearest-rank percentile (q in 0..100)."""
+    ordered = sorted(values)
+    rank = max(1, min(len(ordered), round(q / 100 * len(ordered) + 0.5)))
+    return ordered[rank - 1]
+
+
+def summary(values: list[float]) -> dict[str, float]:
+    return {
+        "median_ms": round(statistics.median(values), 3),
+        "p95_ms": round(percentile(values, 95), 3),
+        "min_ms": round(min(values), 3),
+        "max_ms": round(max(values), 3),
+        "calls": len(values),
+    }
+
+
+def per_answer(
+    embedder: Embedder, ranker: Ranker, rounds: int, *, progress: bool
+) -> tuple[list[float], list[float]]:
+    """Interleaved timings of encode_one(q) and answer(q) over `rounds` shuffled passes.
+
+    Each question is timed both ways back to back, and which of the two runs first alternates,
+    so neither side systematically gets the warmer caches.
+    """
+    for question, context in QUESTIONS:  # warm-up pass, not timed
+        embedder.encode_one(question)
+        ranker.answer(question, context)
+    shuffler = random.Random(SEED)
+    plan: list[tuple[str, Context | None, bool]] = []
+    for round_no in range(rounds):
+        order = list(QUESTIONS)
+        shuffler.shuffle(order)
+        plan.extend((q, c, (round_no + i) % 2 == 0) for i, (q, c) in enumerate(order))
+    encode_ms: list[float] = []
+    answer_ms: list[float] = []
+
+    def time_encode(question: str) -> None:
+        started = time.perf_counter_ns()
+        embedder.encode_one(question)
+        encode_ms.append((time.perf_counter_ns() - started) / 1e6)
+
+    def time_answer(question: str, context: Context | None) -> None:
+        started = time.perf_counter_ns()
+        ranker.answer(question, context)
+        answer_ms.append((time.perf_counter_ns() - started) / 1e6)
+
+    for question, context, encode_first in _progress(
+        plan, total=len(plan), desc="timing", enabled=progress
+    ):
+        if encode_first:
+            time_encode(question)
+            time_answer(question, context)
+        else:
+            time_answer(question, context)
+            time_encode(question)
+    return encode_ms, answer_ms
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    settings = load_settings()
+    knowledge_dir: Path = args.knowledge or settings.knowledge_dir
+    index_dir: Path = args.index or settings.index_dir
+    progress = not args.json and sys.stderr.isatty()
+    figures: dict[str, Any] = {
+        "questions": len(QUESTIONS),
+        "rounds": args.rounds,
+        "peak_rss_mb": {"at_start": peak_rss_mb()},
+    }
+
+    # Start-up: what the bot pays before it can answer anyone.
+    started = time.perf_counter()
+    embedder = Embedder()  # imports torch / sentence-transformers lazily, so that counts too
+    model_s = time.perf_counter() - started
+    figures["peak_rss_mb"]["after_model_load"] = peak_rss_mb()
+    if args.threads is not None:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    opened = time.perf_counter()
+    services = open_search(knowledge_dir, index_dir, embedder=embedder, warm=True)
+    open_s = time.perf_counter() - opened
+    figures["startup_s"] = {
+        "model_load": round(model_s, 3),
+        "open_search_warm": round(open_s, 3),
+        "total": round(model_s + open_s, 3),
+    }
+    figures["peak_rss_mb"]["after_startup"] = peak_rss_mb()
+    figures["first_answer_ms"] = round(
+        _elapsed_ms(lambda: services.ranker.answer(*FIRST_QUESTION)), 3
+    )
+    try:
+        import torch
+
+        figures["torch_threads"] = torch.get_num_threads()
+    except ImportError:  # pragma: no cover - the embedder needs torch anyway
+        pass
+
+    # Per-answer cost in a warm process.
+    encode_ms, answer_ms = per_answer(embedder, services.ranker, args.rounds, progress=progress)
+    encode = summary(encode_ms)
+    answer = summary(answer_ms)
+    ratio = answer["median_ms"] / encode["median_ms"]
+    figures["encode_one"] = encode
+    figures["answer"] = answer
+    figures["ratio"] = {
+        "median_answer_over_median_encode": round(ratio, 3),
+        "p95_answer_over_p95_encode": round(answer["p95_ms"] / encode["p95_ms"], 3),
+        "goal": RATIO_GOAL,
+        "verdict": "PASS" if ratio <= RATIO_GOAL else "ABOVE GOAL",
+    }
+    figures["first_answer_over_median"] = round(
+        figures["first_answer_ms"] / answer["median_ms"], 2
+    )
+    figures["peak_rss_mb"]["before_build"] = peak_rss_mb()
+
+    # Index build, last, so its large batch encode does not disturb the timings above.
+    if args.skip_build:
+        figures["build_s"] = None
+    else:
+        with tempfile.TemporaryDirectory(prefix="careerbot-bench-") as scratch:
+            built = time.perf_counter()
+            build_index(knowledge_dir, Path(scratch), embedder, progress=progress)
+            figures["build_s"] = round(time.perf_counter() - built, 3)
+    figures["peak_rss_mb"]["at_end"] = peak_rss_mb()
+    return figures
+
+
+def report(figures: dict[str, Any]) -> str:
+    startup = figures["startup_s"]
+    encode, answer, ratio = figures["encode_one"], figures["answer"], figures["ratio"]
+    rss = figures["peak_rss_mb"]
+    build = "skipped" if figures["build_s"] is None else f"{figures['build_s']:.2f} s"
+    lines = [
+        f"Index build (temp dir):      {build}",
+        f"Start-up:                    {startup['total']:.2f} s "
+        f"(model load {startup['model_load']:.2f} s + open_search warm "
+        f"{startup['open_search_warm']:.2f} s)",
+        f"First answer after start-up: {figures['first_answer_ms']:.1f} ms "
+        f"({figures['first_answer_over_median']:.2f}× the warm median)",
+        f"Per call, {figures['questions']} questions × {figures['rounds']} rounds, "
+        f"torch threads {figures.get('torch_threads', '?')}:",
+        f"  encode_one(q):  median {encode['median_ms']:7.2f} ms   p95 {encode['p95_ms']:7.2f} ms"
+        f"   (min {encode['min_ms']:.2f}, max {encode['max_ms']:.2f})",
+        f"  answer(q):      median {answer['median_ms']:7.2f} ms   p95 {answer['p95_ms']:7.2f} ms"
+        f"   (min {answer['min_ms']:.2f}, max {answer['max_ms']:.2f})",
+        f"  ratio median(answer)/median(encode): "
+        f"{ratio['median_answer_over_median_encode']:.2f}× "
+        f"(goal ≤ {ratio['goal']}×)  {ratio['verdict']}",
+        f"  ratio p95(answer)/p95(encode):       {ratio['p95_answer_over_p95_encode']:.2f}×",
+        f"Peak RSS: after model load {rss['after_model_load']:.0f} MB, after start-up "
+        f"{rss['after_startup']:.0f} MB, before build {rss['before_build']:.0f} MB, "
+        f"at end {rss['at_end']:.0f} MB",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Speed and memory figures for the answer engine.")
+    parser.add_argument("--rounds", type=int, default=5, help="timed passes over the questions")
+    parser.add_argument("--skip-build", action="store_true", help="do not time an index build")
+    parser.add_argument("--json", action="store_true", help="print all figures as one JSON object")
+    parser.add_argument(
+        "--strict", action="store_true", help=f"exit 1 when the ratio is above {RATIO_GOAL}×"
+    )
+    parser.add_argument(
+        "--threads", type=int, help="torch intra-op threads (default: torch's own choice)"
+    )
+    parser.add_argument("--knowledge", type=Path, help="content folder (default: KNOWLEDGE_DIR)")
+    parser.add_argument("--index", type=Path, help="index folder (default: INDEX_DIR)")
+    args = parser.parse_args(argv)
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
+    if args.threads is not None and args.threads < 1:
+        parser.error("--threads must be at least 1")
+    try:
+        figures = run(args)
+    except (SettingsError, CatalogError, IndexError_, ModelMissingError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(json.dumps(figures, indent=2) if args.json else report(figures))
+    above = figures["ratio"]["verdict"] != "PASS"
+    return 1 if args.strict and above else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
