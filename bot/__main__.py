@@ -95,7 +95,9 @@ def _cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
                 )
                 return 2
             items.append(item)
-    search = open_search(settings.knowledge_dir, settings.index_dir)
+    search = open_search(
+        settings.knowledge_dir, settings.index_dir, threads=settings.embed_threads
+    )
     limit = settings.max_question_chars
     if args.file:
         contexts: dict[str, Context] = {}

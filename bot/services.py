@@ -32,7 +32,12 @@ def build_services(
     settings: Settings, *, embedder: Embedder | None = None, search: SearchServices | None = None
 ) -> Services:
     """Load content, index and model, migrate the database, and wire the dialogue."""
-    search = search or open_search(settings.knowledge_dir, settings.index_dir, embedder=embedder)
+    search = search or open_search(
+        settings.knowledge_dir,
+        settings.index_dir,
+        embedder=embedder,
+        threads=settings.embed_threads,
+    )
     quiz = load_interest_quiz(settings.knowledge_dir / "quizzes" / "interests.yaml")
     db.upgrade(settings.database_url)
     engine = db.make_engine(settings.database_url)

@@ -37,6 +37,7 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_retention_days: int = Field(default=90, ge=1)
     max_question_chars: int = Field(default=500, ge=20)
+    embed_threads: int = Field(default=1, ge=1, le=64)
     per_chat_messages_per_minute: int = Field(default=20, ge=1)
 
     @field_validator("admin_user_ids", mode="before")

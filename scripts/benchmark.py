@@ -190,13 +190,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
     # Start-up: what the bot pays before it can answer anyone.
     started = time.perf_counter()
-    embedder = Embedder()  # imports torch / sentence-transformers lazily, so that counts too
+    # Same thread count as the bot (EMBED_THREADS) unless --threads says otherwise.
+    embedder = Embedder(threads=args.threads or settings.embed_threads)
     model_s = time.perf_counter() - started
     figures["peak_rss_mb"]["after_model_load"] = peak_rss_mb()
-    if args.threads is not None:
-        import torch
-
-        torch.set_num_threads(args.threads)
     opened = time.perf_counter()
     services = open_search(knowledge_dir, index_dir, embedder=embedder, warm=True)
     open_s = time.perf_counter() - opened
@@ -284,7 +281,7 @@ def main(argv: list[str] | None = None) -> int:
         "--strict", action="store_true", help=f"exit 1 when the ratio is above {RATIO_GOAL}×"
     )
     parser.add_argument(
-        "--threads", type=int, help="torch intra-op threads (default: torch's own choice)"
+        "--threads", type=int, help="torch intra-op threads (default: EMBED_THREADS, as the bot)"
     )
     parser.add_argument("--knowledge", type=Path, help="content folder (default: KNOWLEDGE_DIR)")
     parser.add_argument("--index", type=Path, help="index folder (default: INDEX_DIR)")

@@ -40,10 +40,16 @@ class Embedder:
 
     name = MODEL_NAME
 
-    def __init__(self, model_dir: Path | None = None) -> None:
+    def __init__(self, model_dir: Path | None = None, *, threads: int | None = None) -> None:
+        """`threads`: torch threads. One is fastest for a single short question and does not
+        stall when other processes share the CPU; leave None for batch work (index builds)."""
         for noisy in ("transformers", "sentence_transformers", "huggingface_hub"):
             logging.getLogger(noisy).setLevel(logging.ERROR)
+        import torch
         from sentence_transformers import SentenceTransformer
+
+        if threads:
+            torch.set_num_threads(threads)
         from transformers.utils import logging as hf_logging
 
         hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]

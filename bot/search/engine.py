@@ -24,12 +24,17 @@ class SearchServices:
 
 
 def open_search(
-    knowledge_dir: Path, index_dir: Path, *, embedder: Embedder | None = None, warm: bool = True
+    knowledge_dir: Path,
+    index_dir: Path,
+    *,
+    embedder: Embedder | None = None,
+    warm: bool = True,
+    threads: int | None = None,
 ) -> SearchServices:
     """Load everything or fail with a CatalogError / IndexError_ that says what to run."""
     catalog = load_catalog(knowledge_dir)
     index = load_index(index_dir, knowledge_dir, model_name=Embedder.name)
-    embedder = embedder or Embedder()
+    embedder = embedder or Embedder(threads=threads)
     if warm:
         embedder.warm_up()
     ranker = Ranker(catalog, index, embedder)

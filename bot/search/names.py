@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 
 from bot.search.text import stem, words
 
@@ -50,20 +50,15 @@ class NameMatcher:
                         score = 1.0 / len(careers)
                         candidates.append(Mention(career, score, start, start + size, phrase))
                 elif len(phrase.replace(" ", "")) >= FUZZY_MIN_LENGTH:
-                    best_key, best_ratio = None, 0.0
-                    for key in self._fuzzy_keys:
-                        if abs(len(key) - len(phrase)) > 3:
-                            continue
-                        ratio = fuzz.ratio(phrase, key)
-                        if ratio > best_ratio:
-                            best_key, best_ratio = key, ratio
-                    if best_key is not None and best_ratio >= FUZZY_MIN_RATIO:
-                        for career in self._exact[best_key]:
-                            score = 0.5 + 0.4 * (best_ratio - FUZZY_MIN_RATIO) / (
-                                100 - FUZZY_MIN_RATIO
-                            )
+                    best = process.extractOne(
+                        phrase, self._fuzzy_keys, scorer=fuzz.ratio, score_cutoff=FUZZY_MIN_RATIO
+                    )
+                    if best is not None:
+                        key, ratio = best[0], float(best[1])
+                        closeness = (ratio - FUZZY_MIN_RATIO) / (100 - FUZZY_MIN_RATIO)
+                        for career in self._exact[key]:
                             candidates.append(
-                                Mention(career, score, start, start + size, best_key)
+                                Mention(career, 0.5 + 0.4 * closeness, start, start + size, key)
                             )
         chosen: list[Mention] = []
         taken: set[int] = set()

@@ -171,8 +171,11 @@ class Ranker:
         stripped_text = " ".join(stripped)
         sims = intent_sims = None
         if self.mode != "lexical":
-            both = self._similarities([text, stripped_text or text])
-            sims, intent_sims = both[0], both[1]
+            if named_tokens and stripped_text:
+                both = self._similarities([text, stripped_text])
+                sims, intent_sims = both[0], both[1]
+            else:  # nothing to strip: one sequence is enough
+                sims = intent_sims = self._similarities([text])[0]
         lexical = (
             self._section_lexical(tokenize(text))
             if self.mode != "dense"
@@ -286,8 +289,10 @@ class Ranker:
             section = SECTION_KINDS[int(kind_probs.argmax())]
         confidence = career_conf * float(kind_probs[self._kind_pos[section]])
 
+        # A career carried over from the conversation has no rivals worth offering.
+        rivals = order[:1] if carried else order
         alternatives = self._alternatives(
-            career_pos, career_conf, kind_probs, career_score, order, section, confidence
+            career_pos, career_conf, kind_probs, career_score, rivals, section, confidence
         )
         highlights = self._highlights(sims, career_id, section) if sims is not None else ()
         return Answer(
