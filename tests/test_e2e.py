@@ -201,3 +201,78 @@ def test_interest_quiz_survives_a_restart(api: FakeBotAPI, bot: BotProcess) -> N
     assert "Realistic" in result.text
     assert len([b for b in result.buttons if b["callback_data"].startswith("sec:")]) == 5
     assert bot.stop() == 0
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_webhook_mode_checks_the_secret(api: FakeBotAPI, index_dir: Path, tmp_path: Path) -> None:
+    import json
+    import urllib.error
+    import urllib.request
+
+    port = free_port()
+    process = BotProcess(api, index_dir, f"sqlite:///{tmp_path / 'bot.db'}", tmp_path / "bot.log")
+    process.env.update(
+        WEBHOOK_URL="https://bot.example.org",
+        WEBHOOK_LISTEN="127.0.0.1",
+        WEBHOOK_PORT=str(port),
+    )
+    with process.log_path.open("ab") as log:
+        process.process = subprocess.Popen(
+            [sys.executable, "-m", "bot", "run", "--webhook"],
+            cwd=REPO,
+            env=process.env,
+            stderr=log,
+            stdout=log,
+        )
+    try:
+        registered = api.wait_for(lambda c: c.method == "setWebhook", timeout=120)
+        assert registered.params["url"] == "https://bot.example.org/telegram"
+        assert registered.params["secret_token"] == WEBHOOK_SECRET
+        update = {
+            "update_id": 5001,
+            "message": {
+                "message_id": 1,
+                "date": int(time.time()),
+                "chat": {"id": LEARNER, "type": "private"},
+                "from": {"id": LEARNER, "is_bot": False, "first_name": "L"},
+                "text": "how do I become a teacher?",
+            },
+        }
+
+        def post(secret: str) -> int:
+            request = urllib.request.Request(
+                f"http://127.0.0.1:{port}/telegram",
+                data=json.dumps(update).encode(),
+                headers={
+                    "Content-Type": "application/json",
+                    "X-Telegram-Bot-Api-Secret-Token": secret,
+                },
+            )
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    with urllib.request.urlopen(request, timeout=10) as response:
+                        return int(response.status)
+                except urllib.error.HTTPError as error:
+                    return int(error.code)
+                except (ConnectionError, urllib.error.URLError):
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.5)
+
+        assert post("wrong-secret") == 403
+        mark = api.mark()
+        assert post(WEBHOOK_SECRET) == 200
+        api.reply_to(LEARNER, after=mark, contains="Teacher ·")
+        assert process.stop() == 0
+        assert WEBHOOK_SECRET not in process.log
+    finally:
+        if process.process.poll() is None:
+            process.process.kill()

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bot.catalog import CatalogError
 from bot.dialogue.core import Dialogue
 from bot.dialogue.flows import score_interests
 from bot.dialogue.replies import Reply, render_plain
@@ -169,3 +175,19 @@ def test_readiness_from_a_career_button_and_context(services: Services) -> None:
     assert "cancelled" in render_plain(cancelled).lower()
     again = dialogue.on_command(USER, "ready")  # no argument: the career we talked about
     assert "Paramedic" in render_plain(again)
+
+
+def test_broken_quiz_file_gets_a_clear_message(tmp_path: Path) -> None:
+    source = (KNOWLEDGE / "quizzes" / "interests.yaml").read_text(encoding="utf-8")
+    broken = tmp_path / "interests.yaml"
+    broken.write_text(source.replace("type: C", "type: Q", 1), encoding="utf-8")
+    with pytest.raises(CatalogError, match="unknown type 'Q'"):
+        load_interest_quiz(broken)
+    data = yaml.safe_load(source)
+    data["statements"] = data["statements"][:-1]
+    broken.write_text(yaml.safe_dump(data), encoding="utf-8")
+    with pytest.raises(CatalogError, match="has 4 statements"):
+        load_interest_quiz(broken)
+    broken.write_text("title: [unclosed", encoding="utf-8")
+    with pytest.raises(CatalogError, match="malformed YAML"):
+        load_interest_quiz(broken)
