@@ -278,3 +278,20 @@ async def test_handler_error_is_logged_and_learner_gets_apology(
     record = next(r for r in caplog.records if r.name == "bot.channels.telegram")
     assert record.exc_info is not None
     assert "database on fire" in str(record.exc_info[1])
+
+
+async def test_stats_only_for_admins(services: Services, api: FakeBotAPI) -> None:
+    services.settings = services.settings.model_copy(update={"admin_user_ids": frozenset({42})})
+    application = build_application(services, request=OfflineRequest(api), rate_limit=False)
+    await application.initialize()
+    try:
+        learner, admin = Chat(application, api, user_id=41), Chat(application, api, user_id=42)
+        await learner.say("what does a nurse do")
+        await learner.say("what does a nurse do")
+        (refused,) = await learner.say("/stats")  # not for learners
+        assert "I don't know /stats" in refused.text
+        (stats,) = await admin.say("/stats")
+        assert "2 questions" in stats.text
+        assert "Registered Nurse: 2 questions" in stats.text
+    finally:
+        await application.shutdown()

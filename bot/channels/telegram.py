@@ -198,6 +198,11 @@ async def on_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     await send_reply(update, context, reply)
 
 
+async def on_stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    reply = await asyncio.to_thread(_services(context).dialogue.stats)
+    await send_reply(update, context, reply)
+
+
 async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     message = update.effective_message
     key = user_key(update)
@@ -320,6 +325,9 @@ def build_application(
     application.add_handler(
         CommandHandler(list(COMMANDS), on_command, filters=private & filters.UpdateType.MESSAGE)
     )
+    if settings.admin_user_ids:
+        admins = filters.User(user_id=settings.admin_user_ids)
+        application.add_handler(CommandHandler("stats", on_stats, filters=private & admins))
     application.add_handler(
         MessageHandler(
             private & filters.UpdateType.MESSAGE & filters.TEXT & ~filters.COMMAND, on_text
@@ -331,6 +339,9 @@ def build_application(
             private & filters.UpdateType.MESSAGE & ~filters.TEXT & ~filters.StatusUpdate.ALL,
             on_other_media,
         )
+    )
+    application.add_handler(  # any other /command: the dialogue says it doesn't know it
+        MessageHandler(private & filters.UpdateType.MESSAGE & filters.COMMAND, on_command)
     )
     application.add_handler(
         MessageHandler(filters.ChatType.GROUPS & filters.COMMAND, on_group_message)

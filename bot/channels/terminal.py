@@ -60,6 +60,8 @@ def chat(
             print(f"{PROMPT}{text}", file=stdout)
         if text.isdigit() and buttons and 1 <= int(text) <= len(buttons):
             reply = dialogue.on_action(key, buttons[int(text) - 1].data)
+        elif text == "/stats":  # the terminal is staff's own machine
+            reply = dialogue.stats()
         elif text.startswith("/"):
             command, _, argument = text[1:].partition(" ")
             reply = dialogue.on_command(key, command, argument)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -181,3 +182,42 @@ def count_rows(session: Session, *, user_key: str) -> dict[str, int]:
         )
     counts["user"] = int(session.get(User, user_key) is not None)
     return counts
+
+
+def usage_stats(session: Session, *, days: int = 7) -> dict[str, Any]:
+    """Figures for staff: how much the bot is used and how well it answers."""
+    since = utcnow() - timedelta(days=days)
+    recent = select(QuestionLog).where(QuestionLog.asked_at >= since).subquery()
+    outcomes: dict[str, int] = dict(
+        session.execute(select(recent.c.outcome, func.count()).group_by(recent.c.outcome)).all()
+    )
+    top_careers = session.execute(
+        select(recent.c.career, func.count())
+        .where(recent.c.career.is_not(None))
+        .group_by(recent.c.career)
+        .order_by(func.count().desc(), recent.c.career)
+        .limit(5)
+    ).all()
+    helpful: dict[bool, int] = dict(
+        session.execute(select(Feedback.helpful, func.count()).group_by(Feedback.helpful)).all()
+    )
+    return {
+        "days": days,
+        "learners": int(session.scalar(select(func.count()).select_from(User)) or 0),
+        "questions": int(sum(outcomes.values())),
+        "outcomes": {str(k): int(v) for k, v in outcomes.items()},
+        "median_latency_ms": _median(session.scalars(select(recent.c.latency_ms)).all()),
+        "top_careers": [(str(c), int(n)) for c, n in top_careers],
+        "helpful": int(helpful.get(True, 0)),
+        "not_helpful": int(helpful.get(False, 0)),
+    }
+
+
+def _median(values: Sequence[float]) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return 0.0
+    middle = len(ordered) // 2
+    return float(
+        ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+    )
