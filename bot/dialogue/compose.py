@@ -96,7 +96,8 @@ def answer_reply(catalog: Catalog, answer: Answer) -> Reply:
         reply = Reply().add(
             "text",
             "Which career do you mean? Name it in your question, for example "
-            "“How do I get started as a chef?”, or browse the careers I know.",
+            "“How do I get started as a chef?”. Not sure yet? Browse the careers I know, or "
+            "take the interest quiz and I'll suggest careers that fit you.",
         )
         return reply.row(*menu_row())
     return decline_reply(answer.intent)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process
 
-from bot.search.text import stem, words
+from bot.search.text import STOPWORDS, stem, words
 
 MAX_NAME_WORDS = 4
 FUZZY_MIN_LENGTH = 5
@@ -49,7 +49,9 @@ class NameMatcher:
                     for career in careers:
                         score = 1.0 / len(careers)
                         candidates.append(Mention(career, score, start, start + size, phrase))
-                elif len(phrase.replace(" ", "")) >= FUZZY_MIN_LENGTH:
+                elif len(phrase.replace(" ", "")) >= FUZZY_MIN_LENGTH and not (
+                    tokens[start] in STOPWORDS or tokens[start + size - 1] in STOPWORDS
+                ):  # "an engineer" is not a typo of "qa engineer"
                     best = process.extractOne(
                         phrase, self._fuzzy_keys, scorer=fuzz.ratio, score_cutoff=FUZZY_MIN_RATIO
                     )
