@@ -159,19 +159,15 @@ class FlowRunner:
 
     def _quiz_question(self, run: str, position: int, *, replace: bool = False) -> Reply:
         statement = self.quiz.statements[position]
-        total = len(self.quiz.statements)
-        reply = Reply(replace=replace).add("note", f"Question {position + 1} of {total}")
-        reply.add("text", f"How would you feel about this? {statement.text}")
-        reply.row(
-            *(
-                Button(option.label, f"quiz:a:{run}:{position}:{option.key}")
-                for option in self.quiz.answers
-            )
+        return _question(
+            "quiz",
+            run,
+            position,
+            note=f"Question {position + 1} of {len(self.quiz.statements)}",
+            text=f"How would you feel about this? {statement.text}",
+            options=[(option.key, option.label) for option in self.quiz.answers],
+            replace=replace,
         )
-        navigation = [Button("✖ Cancel", f"quiz:x:{run}")]
-        if position > 0:
-            navigation.insert(0, Button("◀ Back", f"quiz:b:{run}:{position}"))
-        return reply.row(*navigation)
 
     def _quiz_action(self, session: Session, user_key: str, args: list[str]) -> Reply:
         step = args[0] if args else ""
@@ -328,15 +324,15 @@ class FlowRunner:
         self, run: str, career_id: str, position: int, *, replace: bool = False
     ) -> Reply:
         requirements = self.catalog.get(career_id).section("requirements").bullets
-        reply = Reply(replace=replace).add("note", f"{position + 1} of {len(requirements)}")
-        reply.add("text", f"Are you comfortable with this? {requirements[position]}")
-        reply.row(
-            *(Button(label, f"rdy:a:{run}:{position}:{key}") for key, label in READY_ANSWERS)
+        return _question(
+            "rdy",
+            run,
+            position,
+            note=f"{position + 1} of {len(requirements)}",
+            text=f"Are you comfortable with this? {requirements[position]}",
+            options=list(READY_ANSWERS),
+            replace=replace,
         )
-        navigation = [Button("✖ Cancel", f"rdy:x:{run}")]
-        if position > 0:
-            navigation.insert(0, Button("◀ Back", f"rdy:b:{run}:{position}"))
-        return reply.row(*navigation)
 
     def _ready_action(self, session: Session, user_key: str, args: list[str]) -> Reply:
         step = args[0] if args else ""
@@ -471,6 +467,28 @@ class FlowRunner:
             Button("Study", actions.show_section(career_id, "study")),
         )
         return reply.row(Button("↻ Check again", f"rdy:go:{career_id}"))
+
+
+def _question(
+    flow: str,
+    run: str,
+    position: int,
+    *,
+    note: str,
+    text: str,
+    options: list[tuple[str, str]],
+    replace: bool,
+) -> Reply:
+    """One step of a guided flow: its answers, then Back (after the first step) and Cancel.
+
+    The run id and position travel in every button, so an old or repeated press is recognised.
+    """
+    reply = Reply(replace=replace).add("note", note).add("text", text)
+    reply.row(*(Button(label, f"{flow}:a:{run}:{position}:{key}") for key, label in options))
+    navigation = [Button("✖ Cancel", f"{flow}:x:{run}")]
+    if position > 0:
+        navigation.insert(0, Button("◀ Back", f"{flow}:b:{run}:{position}"))
+    return reply.row(*navigation)
 
 
 def _int(args: list[str], position: int) -> int:
