@@ -460,8 +460,8 @@ class FlowRunner:
             reply.add("text", "📌 Steps that help, in order:")
         else:
             reply.add("text", "You feel ready for all of it – great! Your next steps:")
-        for number, step in enumerate(plan["steps"], start=1):
-            reply.add("bullet", f"{number}. {step['step']}")
+        for step in plan["steps"]:
+            reply.add("bullet", step["step"])
         reply.row(
             Button("Getting started", actions.show_section(career_id, "getting_started")),
             Button("Study", actions.show_section(career_id, "study")),
