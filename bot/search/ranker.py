@@ -105,6 +105,18 @@ class Ranker:
             ]
         )
         # The intent examples' own small BM25: one document per intent, cheap to build here.
+        # Words that say *what kind* of thing is asked ("study", "become", "skills"); the rest of
+        # a question's words are its content, used to point at the bullets that mention them.
+        self._cue_words = {
+            token
+            for intent in INTENTS
+            for ex in self._examples_text(intent)
+            for token in tokenize(ex)
+        }
+        self._bullet_tokens = {
+            key: [set(tokenize(self.index.rows[i].text.split(":", 1)[-1])) for i in rows]
+            for key, rows in self._bullet_rows.items()
+        }
         self._intent_bm25 = bm25s.BM25()
         self._intent_bm25.index(
             [
@@ -294,7 +306,10 @@ class Ranker:
         alternatives = self._alternatives(
             career_pos, career_conf, kind_probs, career_score, rivals, section, confidence
         )
-        highlights = self._highlights(sims, career_id, section) if sims is not None else ()
+        content_words = {t for t in stripped_tokens if t not in self._cue_words and len(t) > 2}
+        highlights = (
+            self._highlights(sims, career_id, section, content_words) if sims is not None else ()
+        )
         return Answer(
             "answer",
             career=career_id,
@@ -335,14 +350,32 @@ class Ranker:
         return [c for c in pool[:3] if c.confidence > 0]
 
     def _highlights(
-        self, sims: npt.NDArray[np.float32], career_id: str, section: str
+        self,
+        sims: npt.NDArray[np.float32],
+        career_id: str,
+        section: str,
+        content_words: set[str],
     ) -> tuple[int, ...]:
-        """Bullets that stand out from their section for this question, best first (max two)."""
+        """Bullets that mention what the question is about, or stand out from their section in
+        meaning; best first, at most two. A generic question marks nothing."""
         rows = self._bullet_rows.get((career_id, section), [])
         if len(rows) < 3:
             return ()
         values = sims[rows]
+        ranked = [int(i) for i in np.argsort(-values)]
+        if content_words:
+            tokens = self._bullet_tokens[(career_id, section)]
+            mentioning = [
+                i
+                for i in ranked
+                if any(
+                    t.startswith(w) or w.startswith(t)
+                    for w in content_words
+                    for t in tokens[i]
+                    if len(t) > 3
+                )
+            ]
+            if mentioning:
+                return tuple(mentioning[:2])
         spread = values - values.mean()
-        ranked = np.argsort(-values)
-        picked = [int(i) for i in ranked[:2] if spread[i] > 0.06 and values[i] > 0.3]
-        return tuple(picked)
+        return tuple(i for i in ranked[:2] if spread[i] >= 0.1)
