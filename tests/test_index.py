@@ -135,7 +135,7 @@ def test_every_embedded_text_fits_the_model_window(index_dir: Path, embedder: Em
 # --- rebuilding -----------------------------------------------------------------------------
 
 
-def test_rebuild_swaps_current_and_removes_the_old_build(
+def test_rebuild_swaps_current_and_keeps_only_the_previous_build(
     tmp_path: Path, index_dir: Path, embedder: Embedder
 ) -> None:
     knowledge = copy_knowledge(tmp_path / "knowledge")
@@ -147,8 +147,8 @@ def test_rebuild_swaps_current_and_removes_the_old_build(
     assert new != old
     assert live_build(index) == new.resolve()
     assert not Path(os.readlink(index / "current")).is_absolute()
-    assert not old.exists(), "the replaced build should be deleted"
-    assert [path.name for path in (index / "builds").iterdir()] == [new.name]
+    # The previous build stays (a reader may have resolved the old link); older ones go.
+    assert sorted(path.name for path in (index / "builds").iterdir()) == [old.name, new.name]
     assert leftovers(index) == []
     loaded = load_index(index, knowledge, model_name=embedder.name)
     assert loaded.path == new.resolve()

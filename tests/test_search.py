@@ -106,3 +106,9 @@ def test_alternatives_are_ranked_and_exclude_the_answer(search: SearchServices) 
 def test_huge_and_hostile_input_is_handled(search: SearchServices) -> None:
     answer = search.ranker.answer("<b>nurse</b> & requirements " + "x" * 5000)
     assert answer.career == "registered-nurse"
+
+
+def test_a_generic_question_marks_no_bullets(search: SearchServices) -> None:
+    answer = search.ranker.answer("how do I become a nurse?")
+    assert answer.career == "registered-nurse"
+    assert answer.highlights == ()

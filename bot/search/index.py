@@ -209,9 +209,11 @@ def _point_current_at(index_dir: Path, build: Path) -> None:
 
 
 def _remove_old_builds(builds: Path, keep: Path) -> None:
-    for build in builds.iterdir():
-        if build != keep and not build.name.startswith("."):
-            shutil.rmtree(build, ignore_errors=True)
+    """Keep the live build and the one before it: a bot that resolved `current` just before
+    the swap may still be reading the previous build."""
+    finished = sorted(b for b in builds.iterdir() if not b.name.startswith("."))
+    for build in finished[:-2] if finished[-1] == keep else [b for b in finished if b != keep]:
+        shutil.rmtree(build, ignore_errors=True)
 
 
 @dataclass
