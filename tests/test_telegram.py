@@ -295,3 +295,50 @@ async def test_stats_only_for_admins(services: Services, api: FakeBotAPI) -> Non
         assert "Registered Nurse: 2 questions" in stats.text
     finally:
         await application.shutdown()
+
+
+async def test_retention_job_deletes_old_questions(
+    app: Application, chat: Chat, services: Services
+) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import update
+    from telegram.ext import CallbackContext
+
+    from bot.channels.telegram import purge_old_questions
+    from bot.storage.models import QuestionLog, utcnow
+
+    await chat.say("what does a chef do")
+    with services.sessions.begin() as session:
+        session.execute(update(QuestionLog).values(asked_at=utcnow() - timedelta(days=400)))
+    await chat.say("what does a plumber do")
+    await purge_old_questions(CallbackContext(app))
+    with services.sessions() as session:
+        assert queries.count_rows(session, user_key=f"tg:{LEARNER}")["questions"] == 1
+
+
+async def test_private_chats_are_rate_limited_per_chat() -> None:
+    import asyncio
+    import time
+
+    from bot.channels.telegram import PerChatRateLimiter
+
+    limiter = PerChatRateLimiter(per_chat_rate=1.0)
+    await limiter.initialize()
+    sent: list[float] = []
+
+    async def send() -> bool:
+        sent.append(time.monotonic())
+        return True
+
+    started = time.monotonic()
+    await asyncio.gather(
+        *(
+            limiter.process_request(send, (), {}, "sendMessage", {"chat_id": 7}, None)
+            for _ in range(5)
+        )
+    )
+    await limiter.shutdown()
+    assert len(sent) == 5
+    # Three go at once, the rest wait for the chat's budget (a lower bound never flakes).
+    assert sent[-1] - started >= 0.5
