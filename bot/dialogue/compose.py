@@ -95,8 +95,8 @@ def answer_reply(catalog: Catalog, answer: Answer) -> Reply:
     if answer.outcome == "clarify":
         reply = Reply().add(
             "text",
-            "Which career do you mean? Name it in your question, for example "
-            "“How do I get started as a chef?”. Not sure yet? Browse the careers I know, or "
+            "Which career do you mean? It may be one I don't cover yet. Name one of the careers "
+            "I know in your question, e.g. “How do I get started as a chef?”, browse them, or "
             "take the interest quiz and I'll suggest careers that fit you.",
         )
         return reply.row(*menu_row())
