@@ -54,10 +54,8 @@ class Dialogue:
     # ------------------------------------------------------------------ entry points
     def on_text(self, user_key: str, text: str) -> Reply:
         with self.sessions.begin() as session:
+            # Typed text is always a question, even mid-quiz: the flow waits for its buttons.
             queries.touch_user(session, user_key=user_key)
-            flow_reply = self.flows.on_text(session, user_key, text)
-            if flow_reply is not None:
-                return flow_reply
             return self._answer(session, user_key, text)
 
     def on_command(self, user_key: str, command: str, argument: str = "") -> Reply:

@@ -100,11 +100,6 @@ class FlowRunner:
         self.quiz = quiz
 
     # ------------------------------------------------------------------ shared entry points
-    def on_text(self, session: Session, user_key: str, text: str) -> Reply | None:
-        """Typed text during a flow is answered as a question; the flow waits for its button."""
-        del session, user_key, text
-        return None
-
     def cancel(self, session: Session, user_key: str, _argument: str = "") -> Reply:
         ended = [
             kind
