@@ -152,7 +152,7 @@ class FakeBotAPI:
         predicate: Callable[[Call], bool],
         *,
         after: int = 0,
-        timeout: float = 60.0,
+        timeout: float = 90.0,
     ) -> Call:
         """The first call at position >= after that matches."""
         deadline = time.monotonic() + timeout
@@ -168,7 +168,7 @@ class FakeBotAPI:
                 self._lock.wait(remaining)
 
     def reply_to(
-        self, chat_id: int, *, after: int, contains: str = "", timeout: float = 60
+        self, chat_id: int, *, after: int, contains: str = "", timeout: float = 90
     ) -> Call:
         return self.wait_for(
             lambda c: (

@@ -46,7 +46,7 @@ class BotProcess:
                 stdout=log,
             )
         try:
-            self.api.wait_for(lambda c: c.method == "getUpdates", after=mark, timeout=120)
+            self.api.wait_for(lambda c: c.method == "getUpdates", after=mark, timeout=240)
         except AssertionError:
             self.stop()
             raise AssertionError("bot did not start:\n" + self.log_path.read_text()) from None
@@ -159,8 +159,6 @@ def test_faults_from_the_bot_api_do_not_kill_the_bot(api: FakeBotAPI, bot: BotPr
     mark2 = api.mark()
     api.send_text(LEARNER, "thanks")
     api.reply_to(LEARNER, after=mark2, contains="welcome")
-    geologist = [c for c in api.replies(LEARNER)[-3:] if "Geologist" in c.text]
-    assert len(geologist) == 0 or all(c.at < api.calls[mark2 - 1].at + 1e9 for c in geologist)
     assert sum("Geologist" in c.text for c in api.calls[mark:]) == 1
 
     assert bot.stop() == 0
@@ -232,7 +230,7 @@ def test_webhook_mode_checks_the_secret(api: FakeBotAPI, index_dir: Path, tmp_pa
             stdout=log,
         )
     try:
-        registered = api.wait_for(lambda c: c.method == "setWebhook", timeout=120)
+        registered = api.wait_for(lambda c: c.method == "setWebhook", timeout=240)
         assert registered.params["url"] == "https://bot.example.org/telegram"
         assert registered.params["secret_token"] == WEBHOOK_SECRET
         update = {
