@@ -8,6 +8,7 @@ that has ended, or a second press of the same button, changes nothing.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +22,7 @@ from bot.quizzes import InterestQuizContent
 from bot.search.engine import SearchServices
 from bot.search.text import words
 from bot.storage import queries
+from bot.storage.models import FlowState
 
 QUIZ = "interest"
 READY = "ready"
@@ -189,51 +191,30 @@ class FlowRunner:
         if step == "x":
             queries.end_flow(session, user_key=user_key, kind=QUIZ)
             return Reply(replace=True).add("text", "Quiz cancelled. Type /quiz to start again.")
-        position = _int(args, 2)
-        if step == "b":
-            if position != state.position:
-                return Reply(toast="Already done.")
-            back = max(0, state.position - 1)
-            queries.save_flow(
+        outcome = _advance(
+            session,
+            user_key,
+            QUIZ,
+            state,
+            args,
+            total=len(self.quiz.statements),
+            answer_key=lambda position: self.quiz.statements[position].id,
+            choices={option.key for option in self.quiz.answers},
+        )
+        if isinstance(outcome, Reply):
+            return outcome
+        if outcome.finished:
+            result = score_interests(self.quiz, self.catalog, outcome.answers)
+            queries.save_flow_result(
                 session,
                 user_key=user_key,
                 kind=QUIZ,
                 run_id=run,
                 career=None,
-                answers=state.answers,
-                position=back,
+                result=result.as_dict(),
             )
-            return self._quiz_question(run, back, replace=True)
-        if step == "a":
-            option = self.quiz.answer(args[3] if len(args) > 3 else "")
-            if position != state.position or option is None:
-                return Reply(toast="Already counted.")  # a double press or an old button
-            answers = dict(state.answers)
-            answers[self.quiz.statements[position].id] = option.key
-            position += 1
-            if position >= len(self.quiz.statements):
-                result = score_interests(self.quiz, self.catalog, answers)
-                queries.end_flow(session, user_key=user_key, kind=QUIZ)
-                queries.save_flow_result(
-                    session,
-                    user_key=user_key,
-                    kind=QUIZ,
-                    run_id=run,
-                    career=None,
-                    result=result.as_dict(),
-                )
-                return self._interest_result_reply(result)
-            queries.save_flow(
-                session,
-                user_key=user_key,
-                kind=QUIZ,
-                run_id=run,
-                career=None,
-                answers=answers,
-                position=position,
-            )
-            return self._quiz_question(run, position, replace=True)
-        return self._quiz_ended()
+            return self._interest_result_reply(result)
+        return self._quiz_question(run, outcome.position, replace=True)
 
     def _quiz_ended(self) -> Reply:
         reply = Reply(toast="This quiz has ended.").add(
@@ -347,40 +328,21 @@ class FlowRunner:
         if step == "x":
             queries.end_flow(session, user_key=user_key, kind=READY)
             return Reply(replace=True).add("text", "Readiness check cancelled.")
-        position = _int(args, 2)
-        if position != state.position:
-            return Reply(toast="Already counted.")
-        if step == "b":
-            back = max(0, position - 1)
-            queries.save_flow(
-                session,
-                user_key=user_key,
-                kind=READY,
-                run_id=run,
-                career=career_id,
-                answers=state.answers,
-                position=back,
-            )
-            return self._ready_question(run, career_id, back, replace=True)
-        choice = args[3] if len(args) > 3 else ""
-        if step != "a" or choice not in READY_WORDS:
-            return Reply(toast="That button is out of date.")
-        answers = dict(state.answers)
-        answers[str(position)] = choice
-        position += 1
-        if position < len(requirements):
-            queries.save_flow(
-                session,
-                user_key=user_key,
-                kind=READY,
-                run_id=run,
-                career=career_id,
-                answers=answers,
-                position=position,
-            )
-            return self._ready_question(run, career_id, position, replace=True)
-        plan = self.readiness_plan(career_id, answers)
-        queries.end_flow(session, user_key=user_key, kind=READY)
+        outcome = _advance(
+            session,
+            user_key,
+            READY,
+            state,
+            args,
+            total=len(requirements),
+            answer_key=str,
+            choices=set(READY_WORDS),
+        )
+        if isinstance(outcome, Reply):
+            return outcome
+        if not outcome.finished:
+            return self._ready_question(run, career_id, outcome.position, replace=True)
+        plan = self.readiness_plan(career_id, outcome.answers)
         queries.save_flow_result(
             session, user_key=user_key, kind=READY, run_id=run, career=career_id, result=plan
         )
@@ -462,6 +424,55 @@ class FlowRunner:
             Button("Study", actions.show_section(career_id, "study")),
         )
         return reply.row(Button("↻ Check again", f"rdy:go:{career_id}"))
+
+
+@dataclass
+class StepOutcome:
+    position: int
+    answers: dict[str, str]
+    finished: bool
+
+
+def _advance(
+    session: Session,
+    user_key: str,
+    kind: str,
+    state: FlowState,
+    args: list[str],
+    *,
+    total: int,
+    answer_key: Callable[[int], str],
+    choices: set[str],
+) -> StepOutcome | Reply:
+    """Apply a Back or an answer button (`<step>:<run>:<position>[:<choice>]`) to a flow.
+
+    A button for another position (a double press, or an old message) changes nothing. The new
+    state is committed with the update, so the flow survives restarts and other replicas.
+    """
+    step, position = (args[0] if args else ""), _int(args, 2)
+    if position != state.position:
+        return Reply(toast="Already counted.")
+    if step == "b":
+        position, answers = max(0, position - 1), dict(state.answers)
+    else:
+        choice = args[3] if len(args) > 3 else ""
+        if step != "a" or choice not in choices:
+            return Reply(toast="That button is out of date.")
+        answers = {**state.answers, answer_key(position): choice}
+        position += 1
+        if position >= total:
+            queries.end_flow(session, user_key=user_key, kind=kind)
+            return StepOutcome(position, answers, finished=True)
+    queries.save_flow(
+        session,
+        user_key=user_key,
+        kind=kind,
+        run_id=state.run_id,
+        career=state.career,
+        answers=answers,
+        position=position,
+    )
+    return StepOutcome(position, answers, finished=False)
 
 
 def _question(
