@@ -112,3 +112,31 @@ def test_a_generic_question_marks_no_bullets(search: SearchServices) -> None:
     answer = search.ranker.answer("how do I become a nurse?")
     assert answer.career == "registered-nurse"
     assert answer.highlights == ()
+
+
+PARAPHRASES = {
+    ("tasks", "overview"): ["wat do {n}s actually do", "a day in the life of a {n}"],
+    ("requirements",): ["am i the right person to be a {n}", "{n} - what strengths do u need"],
+    ("employment",): ["are there jobs for {n}s in SA", "which companies hire {n}s"],
+    ("getting_started", "study"): ["im in grade 11 and want to be a {n}, what now"],
+    ("study", "getting_started"): ["which varsity for {n}", "{n} diploma or degree?"],
+    ("overview", "tasks"): ["never heard of a {n}, what is it"],
+}
+
+
+def test_every_career_is_found_from_learner_style_paraphrases(search: SearchServices) -> None:
+    """Our own templates over all 50 careers and their aliases: names and intents generalise."""
+    right = total = 0
+    misses = []
+    for career in search.catalog:
+        for name in (career.title.lower(), career.aliases[0]):
+            for sections, templates in PARAPHRASES.items():
+                for template in templates:
+                    question = template.format(n=name)
+                    answer = search.ranker.answer(question)
+                    total += 1
+                    if answer.career == career.id and answer.section in sections:
+                        right += 1
+                    else:
+                        misses.append((question, answer.career, answer.section))
+    assert right / total >= 0.95, misses[:20]
