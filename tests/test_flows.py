@@ -191,3 +191,15 @@ def test_broken_quiz_file_gets_a_clear_message(tmp_path: Path) -> None:
     broken.write_text("title: [unclosed", encoding="utf-8")
     with pytest.raises(CatalogError, match="malformed YAML"):
         load_interest_quiz(broken)
+
+
+def test_a_question_mid_quiz_is_answered_and_offers_to_resume(services: Services) -> None:
+    dialogue = services.dialogue
+    q1 = dialogue.on_command(USER, "quiz")
+    press(dialogue, USER, q1, "Like")
+    answer = dialogue.on_text(USER, "what does a chef do?")
+    text = render_plain(answer)
+    assert "## Chef ·" in text
+    assert "interest quiz is waiting for you" in text
+    resumed = press(dialogue, USER, answer, "▶ Resume the interest quiz")
+    assert "Question 2 of 30" in render_plain(resumed)

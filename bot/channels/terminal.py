@@ -56,7 +56,9 @@ def chat(
         text = line.strip()
         if text.lower() in ("/quit", "/exit", "quit", "exit"):
             break
-        if not interactive and text:
+        if not text:  # a bare Enter is not a message
+            continue
+        if not interactive:
             print(f"{PROMPT}{text}", file=stdout)
         if text.isdigit() and buttons and 1 <= int(text) <= len(buttons):
             reply = dialogue.on_action(key, buttons[int(text) - 1].data)

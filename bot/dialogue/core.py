@@ -56,7 +56,12 @@ class Dialogue:
         with self.sessions.begin() as session:
             # Typed text is always a question, even mid-quiz: the flow waits for its buttons.
             queries.touch_user(session, user_key=user_key)
-            return self._answer(session, user_key, text)
+            reply = self._answer(session, user_key, text)
+            paused = self.flows.paused(session, user_key)
+            if paused is not None:
+                reply.add("note", paused.label.removeprefix("▶ ") + " is waiting for you.")
+                reply.row(paused)
+            return reply
 
     def on_command(self, user_key: str, command: str, argument: str = "") -> Reply:
         command = command.lower().lstrip("/")

@@ -102,6 +102,16 @@ class FlowRunner:
         self.quiz = quiz
 
     # ------------------------------------------------------------------ shared entry points
+    def paused(self, session: Session, user_key: str) -> Button | None:
+        """A button back into a flow the learner left to ask something, if there is one."""
+        if queries.get_flow(session, user_key=user_key, kind=QUIZ) is not None:
+            return Button("▶ Resume the interest quiz", "quiz:resume")
+        state = queries.get_flow(session, user_key=user_key, kind=READY)
+        if state is not None and state.career in self.catalog:
+            title = self.catalog.get(str(state.career)).title
+            return Button(f"▶ Resume the readiness check ({title})", "rdy:resume")
+        return None
+
     def cancel(self, session: Session, user_key: str, _argument: str = "") -> Reply:
         ended = [
             kind
