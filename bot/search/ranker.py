@@ -60,7 +60,6 @@ class Answer:
     alternatives: list[Candidate] = field(default_factory=list)
     intent: str | None = None  # greeting/thanks/goodbye for small talk
     highlights: tuple[int, ...] = ()  # positions of the bullets that best match the question
-    suggestions: list[str] = field(default_factory=list)  # careers to offer on a decline
 
     @property
     def low_confidence(self) -> bool:
@@ -270,7 +269,6 @@ class Ranker:
                 return Answer(
                     "clarify" if wants_section else "decline",
                     intent=top_intent,
-                    suggestions=[self.career_ids[i] for i in order[:3]],
                 )
         career_id = self.career_ids[career_pos]
 

@@ -169,7 +169,7 @@ def flow_result_exists(session: Session, *, user_key: str, run_id: str) -> bool:
 
 
 def count_rows(session: Session, *, user_key: str) -> dict[str, int]:
-    """How much is stored about a learner (tests and /privacy use it)."""
+    """How much is stored about a learner, table by table (what /forget must bring to zero)."""
     counts = {}
     for name, model in (
         ("questions", QuestionLog),
