@@ -41,7 +41,8 @@ check: $(STAMP) ## Validate knowledge/
 	$(PY) -m bot check
 
 eval: $(STAMP) ## Evaluate the answer engine on the shared dev set
-	$(PY) -m bot eval ../shared/eval/dev_questions.jsonl --dialogues ../shared/eval/dev_dialogues.jsonl
+	$(PY) -m bot eval ../shared/eval/dev_questions.jsonl --dialogues ../shared/eval/dev_dialogues.jsonl \
+	  --kinds ../shared/eval/dev_kinds.jsonl
 
 benchmark: $(STAMP) ## Speed and memory figures
 	$(PY) scripts/benchmark.py

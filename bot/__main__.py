@@ -8,9 +8,12 @@ import logging
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.catalog import CatalogError, content_problems, load_catalog
+
+if TYPE_CHECKING:
+    from bot.dialogue.turn import Turn
 from bot.search.index import IndexError_
 from bot.settings import Settings, SettingsError, load_settings
 
@@ -18,55 +21,72 @@ log = logging.getLogger("bot")
 
 
 def _cmd_check(settings: Settings, args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from bot.guides import load_guides
     from bot.quizzes import load_interest_quiz
     from bot.search.intents import load_intents
+    from bot.support import load_language, load_support
 
-    catalog = load_catalog(args.knowledge or settings.knowledge_dir)
     knowledge = args.knowledge or settings.knowledge_dir
+    catalog = load_catalog(knowledge)
+    guides = load_guides(knowledge, catalog)
     intents = load_intents(knowledge / "intents.yaml")
     quiz = load_interest_quiz(knowledge / "quizzes" / "interests.yaml")
+    support = load_support(knowledge / "support.yaml")
+    language = load_language(knowledge / "language.yaml")
     warnings = [
         f"{career.path}: {problem}" for career in catalog for problem in content_problems(career)
     ]
+    today = datetime.now(UTC).date()
+    warnings += [f"{knowledge / 'support.yaml'}: {problem}" for problem in support.stale(today)]
     for warning in warnings:
         print(f"warning: {warning}", file=sys.stderr)
     words = sum(career.word_count for career in catalog)
     sections = sum(len(career.sections) for career in catalog)
+    distress_examples = sum(len(topic.examples) for topic in support.topics.values())
     print(
         f"OK: {len(catalog)} careers in {len(catalog.fields)} fields, {sections} sections, "
-        f"{words} words; {sum(map(len, intents.values()))} intent examples; "
-        f"{len(quiz.statements)} quiz statements"
+        f"{words} words; {len(guides)} guides; {sum(map(len, intents.values()))} intent examples; "
+        f"{len(quiz.statements)} quiz statements; {len(support.helplines)} help lines, "
+        f"{distress_examples} distress examples in {len(support.topics)} topics; "
+        f"{len(language.shorthand)} shorthand words"
         + (f"; {len(warnings)} warnings" if warnings else "")
     )
     return 1 if warnings and args.strict else 0
 
 
-def _answer_json(search: Any, answer: Any, reply_text: str, item_id: Any = None) -> dict[str, Any]:
-    out: dict[str, Any] = {} if item_id is None else {"id": item_id}
+def _answer_json(turn: Turn, item_id: object = None) -> dict[str, object]:
+    """One answer as the answer-kinds contract of ../shared/eval/README.md describes it."""
+    from bot.dialogue.replies import render_plain
+
+    answer = turn.answer
+    section = answer.outcome == "answer"
+    out: dict[str, object] = {} if item_id is None else {"id": item_id}
     out.update(
         {
-            "career": answer.career if answer.outcome == "answer" else None,
-            "section": answer.section if answer.outcome == "answer" else None,
-            "confidence": round(float(answer.confidence), 3)
-            if answer.outcome == "answer"
-            else 0.0,
+            "kind": answer.kind,
+            "careers": answer.careers,
+            "career": answer.career if section else None,
+            "section": answer.section if section else None,
+            "confidence": round(float(answer.confidence), 3) if section else 0.0,
             "alternatives": [
                 {"career": a.career, "section": a.section, "confidence": a.confidence}
                 for a in answer.alternatives
             ]
-            if answer.outcome == "answer"
+            if section
             else [],
-            "reply": reply_text,
+            "reply": render_plain(turn.reply),
         }
     )
+    if answer.outcome == "support":
+        out["topic"] = answer.intent
     return out
 
 
 def _cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
     from bot.channels.terminal import format_reply
-    from bot.dialogue.compose import answer_reply
-    from bot.dialogue.replies import render_plain
-    from bot.evaluation import next_context
+    from bot.dialogue.turn import take_turn
     from bot.search.engine import open_search
     from bot.search.ranker import Context
 
@@ -104,37 +124,40 @@ def _cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
         for item in items:
             dialogue = item.get("dialogue")
             context = contexts.get(dialogue, Context()) if dialogue is not None else Context()
-            answer = search.ranker.answer(item["q"][:limit], context)
+            turn = take_turn(search, item["q"], context, max_chars=limit)
             if dialogue is not None:
-                contexts[dialogue] = next_context(answer, context)
-            reply = render_plain(answer_reply(search.catalog, answer))
-            result = _answer_json(search, answer, reply, item.get("id"))
-            print(json.dumps(result, ensure_ascii=False), flush=True)
+                contexts[dialogue] = turn.context
+            print(json.dumps(_answer_json(turn, item.get("id")), ensure_ascii=False), flush=True)
         return 0
-    question = " ".join(args.question)
-    answer = search.ranker.answer(question[:limit], Context())
-    reply_obj = answer_reply(search.catalog, answer)
+    turn = take_turn(search, " ".join(args.question), Context(), max_chars=limit)
     if args.json:
-        print(
-            json.dumps(_answer_json(search, answer, render_plain(reply_obj)), ensure_ascii=False)
-        )
+        print(json.dumps(_answer_json(turn), ensure_ascii=False))
     else:
-        print(format_reply(reply_obj))
+        print(format_reply(turn.reply))
     return 0
 
 
 def _cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.evaluation import as_json, evaluate, format_table, read_dialogues, read_questions
+    from bot.evaluation import (
+        as_json,
+        evaluate,
+        format_table,
+        read_dialogues,
+        read_kinds,
+        read_questions,
+    )
     from bot.search.engine import open_search
 
     items = read_questions(args.questions)
     if args.dialogues:
         items += read_dialogues(args.dialogues)
+    if args.kinds:
+        items += read_kinds(args.kinds)
     search = open_search(settings.knowledge_dir, settings.index_dir)
     results = {
-        "hybrid (ours)": evaluate(search.ranker, items),
-        "lexical only": evaluate(search.with_mode("lexical"), items),
-        "dense only": evaluate(search.with_mode("dense"), items),
+        "hybrid (ours)": evaluate(search, items),
+        "lexical only": evaluate(search, items, ranker=search.with_mode("lexical")),
+        "dense only": evaluate(search, items, ranker=search.with_mode("dense")),
     }
     if args.json:
         print(json.dumps(as_json(results), indent=2))
@@ -216,6 +239,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate = commands.add_parser("eval", help="accuracy on labelled questions vs baselines")
     evaluate.add_argument("questions", type=Path)
     evaluate.add_argument("--dialogues", type=Path)
+    evaluate.add_argument("--kinds", type=Path, help="JSONL of answer-kind items (dev_kinds)")
     evaluate.add_argument("--json", action="store_true")
     evaluate.add_argument("--verbose", "-v", action="store_true", help="list the misses")
     evaluate.set_defaults(handler=_cmd_eval)

@@ -227,3 +227,26 @@ def test_ask_with_a_stale_index_says_out_of_date(tmp_path: Path, index_dir: Path
     assert_clean_failure(result, 1)
     assert "out of date" in result.stderr
     assert "make index" in result.stderr
+
+
+def test_ask_json_reports_distress_as_support(tmp_path: Path, index_dir: Path) -> None:
+    questions = tmp_path / "q.jsonl"
+    lines = [
+        {"id": "n", "q": "what does a nurse do", "dialogue": "d"},
+        {"id": "s", "q": "i feel like ending it all", "dialogue": "d"},
+        {"id": "f", "q": "im dying to become a pilot"},
+    ]
+    questions.write_text("\n".join(json.dumps(line) for line in lines), encoding="utf-8")
+
+    result = run_bot("ask", "--file", str(questions), tmp_path=tmp_path, index_dir=index_dir)
+
+    assert result.returncode == 0, result.stderr
+    nurse, support, pilot = (json.loads(line) for line in result.stdout.splitlines())
+    assert nurse["kind"] == "section"
+    assert nurse["careers"] == ["registered-nurse"]
+    assert support["kind"] == "support"
+    assert support["careers"] == []
+    assert support["career"] is None
+    assert "0800 567 567" in support["reply"]
+    assert pilot["kind"] == "section"
+    assert pilot["careers"] == ["airline-pilot"]

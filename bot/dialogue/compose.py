@@ -6,6 +6,7 @@ from bot.catalog import SECTION_KINDS, SECTION_SHORT_LABELS, SECTION_TITLES, Cat
 from bot.dialogue import actions
 from bot.dialogue.replies import Button, Reply
 from bot.search.ranker import Answer
+from bot.support import SupportContent
 
 EXAMPLES = (
     "How do I become a nurse?",
@@ -101,6 +102,32 @@ def answer_reply(catalog: Catalog, answer: Answer) -> Reply:
         )
         return reply.row(*menu_row())
     return decline_reply(answer.intent)
+
+
+def support_reply(content: SupportContent, topic_name: str) -> Reply:
+    """Care first: warm words, the help lines that fit, a trusted adult. No career content and
+    no quiz buttons; a crisis puts the numbers before everything else but one kind line."""
+    topic = content.topics[topic_name]
+    texts = content.levels[topic.level]
+    reply = Reply(support=True).add("text", texts.opening)
+    if topic.not_your_fault:
+        reply.add("text", "It is not your fault.")
+    numbers = [content.helplines[key] for key in topic.helplines]
+    if topic.level == "crisis":
+        reply.add("title", "Please reach out now – free, private help:")
+        for helpline in numbers:
+            reply.add("bullet", helpline.line())
+        reply.add("text", topic.line)
+    else:
+        reply.add("text", topic.line)
+        reply.add("title", "People you can talk to:")
+        for helpline in numbers:
+            reply.add("bullet", helpline.line())
+    reply.add("text", texts.talk_to)
+    reply.add("text", texts.closing)
+    if topic.level == "stress":
+        reply.row(Button("💬 Back to my career question", "menu:ask"))
+    return reply
 
 
 def smalltalk_reply(intent: str) -> Reply:

@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.dialogue import actions, compose
 from bot.dialogue.flows import FlowRunner
-from bot.dialogue.replies import Block, Button, Reply
+from bot.dialogue.replies import Button, Reply
+from bot.dialogue.turn import take_turn
 from bot.search.engine import SearchServices
 from bot.search.ranker import Context
 from bot.storage import queries
@@ -26,7 +27,9 @@ PRIVACY_TEXT = (
     "What I store about you: your Telegram user id, the last career and topic we talked about "
     "(so follow-up questions work), the questions you ask with my answers (to improve the bot), "
     "your 👍/👎 feedback, and your quiz answers and results. Questions are deleted after "
-    "{days} days; the rest stays until you use /forget. Nothing is shared or sold."
+    "{days} days; the rest stays until you use /forget. Nothing is shared or sold. "
+    "If you tell me you are going through something hard, I never store what you wrote: I only "
+    "count that I showed help numbers, so staff know how often they are needed."
 )
 
 
@@ -57,7 +60,8 @@ class Dialogue:
             # Typed text is always a question, even mid-quiz: the flow waits for its buttons.
             queries.touch_user(session, user_key=user_key)
             reply = self._answer(session, user_key, text)
-            paused = self.flows.paused(session, user_key)
+            # A paused quiz waits quietly while a learner in distress is cared for.
+            paused = None if reply.support else self.flows.paused(session, user_key)
             if paused is not None:
                 reply.add("note", paused.label.removeprefix("▶ ") + " is waiting for you.")
                 reply.row(paused)
@@ -117,30 +121,29 @@ class Dialogue:
 
     # ------------------------------------------------------------------ answering
     def _answer(self, session: Session, user_key: str, text: str) -> Reply:
-        cleaned = " ".join(text.split())
-        if not cleaned:
-            return compose.decline_reply("empty")
-        truncated = len(cleaned) > self.settings.max_question_chars
-        question = cleaned[: self.settings.max_question_chars]
         career, section = queries.get_context(session, user_key=user_key)
-        context = Context(career=career if career in self.catalog else None, section=section)
         started = time.perf_counter()
-        answer = self.search.ranker.answer(question, context)
+        turn = take_turn(
+            self.search,
+            text,
+            Context(career=career, section=section),
+            max_chars=self.settings.max_question_chars,
+        )
         latency_ms = (time.perf_counter() - started) * 1000
-        reply = compose.answer_reply(self.catalog, answer)
-        if truncated:
-            notice = f"That was long, so I read only the first {len(question)} characters."
-            reply.blocks.insert(0, Block("note", notice))
+        answer = turn.answer
+        if not turn.question:
+            return turn.reply
         question_id = queries.log_question(
             session,
             user_key=user_key,
-            question=question,
+            question="" if turn.private else turn.question,  # distress: counted, never stored
             outcome=answer.outcome,
             career=answer.career,
             section=answer.section,
             confidence=answer.confidence,
             latency_ms=latency_ms,
         )
+        reply = turn.reply
         if answer.outcome == "answer":
             queries.set_context(
                 session, user_key=user_key, career=answer.career, section=answer.section

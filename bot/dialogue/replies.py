@@ -32,6 +32,7 @@ class Reply:
     buttons: list[list[Button]] = field(default_factory=list)
     toast: str | None = None  # a short notice for a pressed button
     replace: bool = False  # a button's answer may replace the message that had the button
+    support: bool = False  # care for a learner in distress: nothing about careers is added
 
     def add(self, style: BlockStyle, text: str) -> Reply:
         self.blocks.append(Block(style, text))

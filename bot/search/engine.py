@@ -1,4 +1,5 @@
-"""The search services built once at start-up: catalogue, embedder, index and ranker."""
+"""The search services built once at start-up: catalogue, embedder, index, ranker and the
+distress detector that looks at every message first."""
 
 from __future__ import annotations
 
@@ -6,17 +7,22 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.catalog import Catalog, load_catalog
+from bot.guides import Guides, load_guides
+from bot.search.distress import DistressDetector
 from bot.search.embedder import Embedder
 from bot.search.index import LoadedIndex, load_index
 from bot.search.ranker import Mode, Ranker
+from bot.support import load_language, load_support
 
 
 @dataclass
 class SearchServices:
     catalog: Catalog
+    guides: Guides
     embedder: Embedder
     index: LoadedIndex
     ranker: Ranker
+    distress: DistressDetector
 
     def with_mode(self, mode: Mode) -> Ranker:
         """Another ranker over the same loaded parts (the baselines in `eval`)."""
@@ -33,11 +39,25 @@ def open_search(
 ) -> SearchServices:
     """Load everything or fail with a CatalogError / IndexError_ that says what to run."""
     catalog = load_catalog(knowledge_dir)
+    guides = load_guides(knowledge_dir, catalog)
+    support = load_support(knowledge_dir / "support.yaml")
+    language = load_language(knowledge_dir / "language.yaml")
     index = load_index(index_dir, knowledge_dir, model_name=Embedder.name)
     embedder = embedder or Embedder(threads=threads)
     if warm:
         embedder.warm_up()
     ranker = Ranker(catalog, index, embedder)
+    # Everything the bot already knows as ordinary learner talk is a harmless comparison.
+    harmless = [row.text for row in index.rows if row.kind == "example"]
+    harmless += [example for guide in guides for example in guide.examples]
+    distress = DistressDetector(support, language, embedder, harmless)
     if warm:
         ranker.answer("what does a nurse do")
-    return SearchServices(catalog=catalog, embedder=embedder, index=index, ranker=ranker)
+    return SearchServices(
+        catalog=catalog,
+        guides=guides,
+        embedder=embedder,
+        index=index,
+        ranker=ranker,
+        distress=distress,
+    )

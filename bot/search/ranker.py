@@ -24,7 +24,9 @@ from bot.search.names import Mention, NameMatcher
 from bot.search.text import normalise, tokenize, words
 
 Mode = Literal["hybrid", "lexical", "dense"]
-Outcome = Literal["answer", "smalltalk", "decline", "clarify"]
+Outcome = Literal["answer", "smalltalk", "decline", "clarify", "support"]
+# The answer kinds of `ask --json` (see ../shared/eval/README.md), by outcome.
+KIND_OF_OUTCOME = {"answer": "section"}
 
 # Weights and thresholds, tuned on our own questions (tests/) and checked on the dev set.
 INTENT_TEMPERATURE = 0.03
@@ -60,6 +62,14 @@ class Answer:
     alternatives: list[Candidate] = field(default_factory=list)
     intent: str | None = None  # greeting/thanks/goodbye for small talk
     highlights: tuple[int, ...] = ()  # positions of the bullets that best match the question
+
+    @property
+    def kind(self) -> str:
+        return KIND_OF_OUTCOME.get(self.outcome, self.outcome)
+
+    @property
+    def careers(self) -> list[str]:
+        return [self.career] if self.outcome == "answer" and self.career else []
 
     @property
     def low_confidence(self) -> bool:

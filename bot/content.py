@@ -1,0 +1,68 @@
+"""Staff-edited YAML files read into pydantic models, with `file:line: where: problem` errors.
+
+pydantic says *what* is wrong (`topics.suicide.helplines.1: unknown helpline`); the YAML node tree
+says *where*, so staff get the line to fix rather than a traceback.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from bot.catalog import CatalogError
+
+Model = TypeVar("Model", bound=BaseModel)
+
+
+def read_yaml(path: Path) -> tuple[Any, yaml.Node | None]:
+    """The parsed data and its node tree (for line numbers)."""
+    try:
+        source = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise CatalogError(path, None, "file not found") from None
+    except UnicodeDecodeError as error:
+        raise CatalogError(path, None, f"not UTF-8 text ({error.reason})") from None
+    try:
+        return yaml.safe_load(source), yaml.compose(source)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        problem = getattr(error, "problem", None) or "invalid YAML"
+        line = mark.line + 1 if mark else None
+        raise CatalogError(path, line, f"malformed YAML: {problem}") from None
+
+
+def load_yaml_model(path: Path, model: type[Model]) -> Model:
+    data, tree = read_yaml(path)
+    try:
+        return model.model_validate(data if data is not None else {})
+    except ValidationError as error:
+        first = error.errors()[0]
+        location = tuple(first["loc"])
+        where = ".".join(str(part) for part in location) or "(top level)"
+        raise CatalogError(path, line_of(tree, location), f"{where}: {first['msg']}") from None
+
+
+def line_of(tree: yaml.Node | None, location: tuple[int | str, ...]) -> int | None:
+    """The 1-based line of the deepest node on `location` that exists in the file."""
+    node, line = tree, (tree.start_mark.line + 1 if tree is not None else None)
+    for part in location:
+        child: yaml.Node | None = None
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                if isinstance(key, yaml.ScalarNode) and key.value == str(part):
+                    child, line = value, key.start_mark.line + 1
+                    break
+        elif (
+            isinstance(node, yaml.SequenceNode)
+            and isinstance(part, int)
+            and 0 <= part < len(node.value)
+        ):
+            child = node.value[part]
+            line = child.start_mark.line + 1
+        if child is None:
+            break
+        node = child
+    return line

@@ -1,0 +1,149 @@
+"""Safeguarding content (knowledge/support.yaml) and how learners write (knowledge/language.yaml).
+
+Help lines, reply texts and recognition examples are content staff edit and re-verify; the code
+only checks that every reference resolves and that nothing is left unverified for too long.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from bot.content import load_yaml_model
+
+Level = Literal["crisis", "stress"]
+LEVELS: tuple[Level, ...] = ("crisis", "stress")
+REVERIFY_AFTER = timedelta(days=183)  # help lines change: check them twice a year
+PHONE = re.compile(r"^[0-9][0-9 ]{1,15}[0-9]$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class Helpline(_Strict):
+    name: str = Field(min_length=3)
+    number: str = Field(pattern=PHONE.pattern)
+    sms: str | None = Field(default=None, pattern=PHONE.pattern)
+    purpose: str = Field(alias="for", min_length=5)
+    hours: str = Field(min_length=2)
+    cost: str = Field(min_length=2)
+    source: str = Field(min_length=5)
+    last_verified: date
+
+    def line(self) -> str:
+        sms = f", SMS {self.sms}" if self.sms else ""
+        return f"{self.name}: {self.number}{sms} ({self.hours}, {self.cost}) – {self.purpose}"
+
+
+class LevelTexts(_Strict):
+    opening: str = Field(min_length=10)
+    talk_to: str = Field(min_length=10)
+    closing: str = Field(min_length=10)
+    aside: str | None = Field(default=None, min_length=10)
+    aside_helpline: str | None = None
+
+
+class Topic(_Strict):
+    level: Level
+    line: str = Field(min_length=10)
+    not_your_fault: bool
+    helplines: list[str] = Field(min_length=1)
+    examples: list[str] = Field(min_length=5)
+
+    @field_validator("examples")
+    @classmethod
+    def _no_blank_or_repeated(cls, examples: list[str]) -> list[str]:
+        cleaned = [example.strip() for example in examples]
+        if any(not example for example in cleaned):
+            raise ValueError("an example is empty")
+        if len(set(cleaned)) != len(cleaned):
+            raise ValueError("an example is listed twice")
+        return cleaned
+
+
+class SupportContent(_Strict):
+    last_verified: date
+    helplines: dict[str, Helpline] = Field(min_length=1)
+    levels: dict[Level, LevelTexts]
+    topics: dict[str, Topic] = Field(min_length=1)
+    false_alarms: list[str] = Field(min_length=5)
+
+    @model_validator(mode="after")
+    def _references_resolve(self) -> SupportContent:
+        missing_levels = [level for level in LEVELS if level not in self.levels]
+        if missing_levels:
+            raise ValueError(f"levels: '{missing_levels[0]}' is missing")
+        for name, topic in self.topics.items():
+            for helpline in topic.helplines:
+                if helpline not in self.helplines:
+                    raise ValueError(f"topics.{name}: unknown helpline '{helpline}'")
+        for level, texts in self.levels.items():
+            if (texts.aside is None) != (texts.aside_helpline is None):
+                raise ValueError(f"levels.{level}: aside and aside_helpline go together")
+            if texts.aside_helpline is not None and texts.aside_helpline not in self.helplines:
+                raise ValueError(f"levels.{level}: unknown helpline '{texts.aside_helpline}'")
+        if self.levels["crisis"].aside is not None:
+            raise ValueError("levels.crisis: a crisis always gets the full help message, no aside")
+        if not any(topic.level == "crisis" for topic in self.topics.values()):
+            raise ValueError("topics: at least one topic must be a crisis")
+        seen: dict[str, str] = {}
+        for name, topic in self.topics.items():
+            for example in topic.examples:
+                if example in seen and seen[example] != name:
+                    raise ValueError(f"topics.{name}: '{example}' is also in {seen[example]}")
+                seen[example] = name
+        clash = sorted(set(seen) & set(self.false_alarms))
+        if clash:
+            raise ValueError(f"false_alarms: '{clash[0]}' is also a distress example")
+        return self
+
+    def aside(self, level: Level) -> str | None:
+        """The short care note put above an answer, for a worried learner who also asked."""
+        texts = self.levels[level]
+        if texts.aside is None or texts.aside_helpline is None:
+            return None
+        helpline = self.helplines[texts.aside_helpline]
+        return f"{texts.aside} {helpline.name}, {helpline.number} ({helpline.cost})."
+
+    def stale(self, today: date) -> list[str]:
+        """Help lines (and the file) not re-verified within REVERIFY_AFTER."""
+        problems = []
+        if today - self.last_verified > REVERIFY_AFTER:
+            problems.append(f"last_verified {self.last_verified} is over six months old")
+        for key, helpline in self.helplines.items():
+            if today - helpline.last_verified > REVERIFY_AFTER:
+                problems.append(f"helplines.{key}: last verified {helpline.last_verified}")
+        return problems
+
+
+def load_support(path: Path) -> SupportContent:
+    return load_yaml_model(path, SupportContent)
+
+
+class Language(_Strict):
+    shorthand: dict[str, str] = Field(min_length=1)
+
+    @field_validator("shorthand")
+    @classmethod
+    def _single_lower_words(cls, shorthand: dict[str, str]) -> dict[str, str]:
+        for key, value in shorthand.items():
+            if not re.fullmatch(r"[a-z0-9]+", str(key)):
+                raise ValueError(f"'{key}' must be one lower-case word")
+            if not str(value).strip():
+                raise ValueError(f"'{key}' has no meaning")
+        return {str(key): str(value).strip().lower() for key, value in shorthand.items()}
+
+    def expand(self, text: str) -> str:
+        """`i wanna kms 2nite` -> `i want to kill myself tonight` (text already normalised)."""
+        return re.sub(
+            r"[a-z0-9]+", lambda match: self.shorthand.get(match.group(0), match.group(0)), text
+        )
+
+
+def load_language(path: Path) -> Language:
+    return load_yaml_model(path, Language)
