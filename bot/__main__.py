@@ -81,6 +81,12 @@ def _answer_json(turn: Turn, item_id: object = None) -> dict[str, object]:
     )
     if answer.outcome == "support":
         out["topic"] = answer.intent
+    if answer.outcome == "list":
+        out["reasons"] = list(answer.reasons)
+    if answer.outcome == "compare":
+        out["section"] = answer.aspect  # the asked aspect, as the contract says
+    if answer.outcome == "guide":
+        out["guide"] = answer.guide
     return out
 
 

@@ -9,10 +9,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from bot.content import CatalogError as CatalogError  # re-exported: staff-facing errors
+from bot.vocabulary import Vocabulary, load_vocabulary, vocabulary_path
 
 SECTION_KINDS = ("overview", "tasks", "requirements", "employment", "getting_started", "study")
 LIST_SECTION_HEADINGS = {
@@ -41,17 +45,6 @@ ID_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 REQUIRED_KEYS = ("id", "title", "field", "aliases", "riasec", "related")
 
 
-class CatalogError(Exception):
-    """A content file is broken; str() is one line naming the file and line."""
-
-    def __init__(self, path: Path, line: int | None, problem: str) -> None:
-        self.path = path
-        self.line = line
-        self.problem = problem
-        where = f"{path}:{line}" if line else str(path)
-        super().__init__(f"{where}: {problem}")
-
-
 @dataclass(frozen=True)
 class Section:
     kind: str
@@ -70,6 +63,58 @@ class Section:
 
 
 @dataclass(frozen=True)
+class Route:
+    """One way into a career: `level` (degree, diploma, higher_certificate, occupational,
+    on_the_job), its minimum length in years, and where it is studied or trained."""
+
+    level: str
+    years: float
+    at: tuple[str, ...]
+
+    def describe(self) -> str:
+        """`years` counts study plus any compulsory internship or community service."""
+        years = f"{self.years:g} year" + ("" if self.years == 1 else "s")
+        places = " or ".join(PLACE_LABELS.get(place, place) for place in self.at)
+        return f"{LEVEL_LABELS.get(self.level, self.level)} at {places}: about {years} to qualify"
+
+
+@dataclass(frozen=True)
+class Facets:
+    """Facts across careers that discovery filters on and comparisons put side by side."""
+
+    required: tuple[str, ...]
+    recommended: tuple[str, ...]
+    maths_literacy: bool
+    routes: tuple[Route, ...]
+    work: tuple[str, ...]
+
+    @property
+    def needs_university(self) -> bool:
+        return all(route.at == ("university",) for route in self.routes)
+
+    @property
+    def shortest(self) -> Route:
+        return min(self.routes, key=lambda route: route.years)
+
+
+LEVEL_LABELS = {
+    "degree": "Degree",
+    "diploma": "Diploma",
+    "higher_certificate": "Higher Certificate",
+    "occupational": "Occupational certificate, apprenticeship or learnership",
+    "on_the_job": "Training on the job",
+}
+PLACE_LABELS = {
+    "university": "a university",
+    "tvet_college": "a TVET (Technical and Vocational Education and Training) college",
+    "private_college": "a private college",
+    "public_college": "a public college",
+    "employer": "an employer",
+    "online": "online",
+}
+
+
+@dataclass(frozen=True)
 class Career:
     id: str
     title: str
@@ -79,6 +124,9 @@ class Career:
     related: tuple[str, ...]
     sections: dict[str, Section]
     path: Path
+    facets: Facets | None = None
+    last_verified: date | None = None
+    sources: tuple[str, ...] = ()
 
     def section(self, kind: str) -> Section:
         return self.sections[kind]
@@ -122,9 +170,11 @@ def load_catalog(directory: Path) -> Catalog:
     paths = sorted(careers_dir.glob("*.md"))
     if not paths:
         raise CatalogError(careers_dir, None, "no career profiles (*.md) found")
+    vocabulary_file = vocabulary_path(directory)
+    vocabulary = load_vocabulary(vocabulary_file) if vocabulary_file.exists() else None
     careers: dict[str, Career] = {}
     for path in paths:
-        career = parse_profile(path)
+        career = parse_profile(path, vocabulary)
         careers[career.id] = career  # unique: parse_profile requires id == the file's name
     for career in careers.values():
         for related_id in career.related:
@@ -141,7 +191,7 @@ def load_catalog(directory: Path) -> Catalog:
     )
 
 
-def parse_profile(path: Path) -> Career:
+def parse_profile(path: Path, vocabulary: Vocabulary | None = None) -> Career:
     try:
         text = _read(path)
     except UnicodeDecodeError as error:
@@ -179,6 +229,13 @@ def parse_profile(path: Path) -> Career:
         if any(TODO_PATTERN.search(value) for value in values):
             raise CatalogError(path, _find(lines, f"{key}:"), f"{key} {_TODO_PROBLEM}")
     sections = _parse_body(path, lines, body_start=end + 1)
+    facets = _parse_facets(path, meta, lines, vocabulary) if "routes" in meta else None
+    verified = meta.get("last_verified")
+    if verified is not None and not isinstance(verified, date):
+        raise CatalogError(path, _find(lines, "last_verified:"), "last_verified: expected a date")
+    sources = meta.get("sources") or []
+    if not isinstance(sources, list) or not all(isinstance(x, str) for x in sources):
+        raise CatalogError(path, _find(lines, "sources:"), "sources: expected a [list] of text")
     return Career(
         id=career_id,
         title=title,
@@ -188,7 +245,61 @@ def parse_profile(path: Path) -> Career:
         related=tuple(related),
         sections=sections,
         path=path,
+        facets=facets,
+        last_verified=verified,
+        sources=tuple(sources),
     )
+
+
+def _parse_facets(
+    path: Path, meta: dict[str, Any], lines: list[str], vocabulary: Vocabulary | None
+) -> Facets:
+    """subjects / routes / work, with every value checked against knowledge/vocabulary.yaml."""
+
+    def fail(key: str, problem: str) -> CatalogError:
+        return CatalogError(path, _find(lines, f"{key}:"), f"{key}: {problem}")
+
+    def known(key: str, values: list[Any], allowed: dict[str, Any] | None) -> tuple[str, ...]:
+        if not all(isinstance(value, str) for value in values):
+            raise fail(key, "every entry must be text")
+        if allowed is not None:
+            for value in values:
+                if value not in allowed:
+                    raise fail(key, f"'{value}' is not in vocabulary.yaml ({', '.join(allowed)})")
+        return tuple(values)
+
+    subjects = meta.get("subjects")
+    if not isinstance(subjects, dict) or not isinstance(subjects.get("required"), list):
+        raise fail("subjects", "expected required: [...], recommended: [...], maths_literacy")
+    allowed_subjects = vocabulary.subjects if vocabulary else None
+    required = known("required", subjects["required"], allowed_subjects)
+    recommended = known("recommended", subjects.get("recommended") or [], allowed_subjects)
+    if set(required) & set(recommended):
+        raise fail("recommended", "a subject can't be both required and recommended")
+    maths_literacy = subjects.get("maths_literacy")
+    if not isinstance(maths_literacy, bool):
+        raise fail("maths_literacy", "expected true or false")
+    raw_routes = meta.get("routes")
+    if not isinstance(raw_routes, list) or not raw_routes:
+        raise fail("routes", "expected a list of {level, years, at}")
+    routes = []
+    for raw in raw_routes:
+        if not isinstance(raw, dict) or set(raw) != {"level", "years", "at"}:
+            raise fail("routes", "each route needs exactly level, years and at")
+        level = known("routes", [raw["level"]], vocabulary.route_levels if vocabulary else None)
+        years = raw["years"]
+        if isinstance(years, bool) or not isinstance(years, int | float) or not 0 < years <= 12:
+            raise fail("routes", f"years must be a number from 0.5 to 12, not {years!r}")
+        at = raw["at"] if isinstance(raw["at"], list) and raw["at"] else None
+        if at is None:
+            raise fail("routes", "at: expected a non-empty [list] of places")
+        places = known("routes", at, vocabulary.places if vocabulary else None)
+        routes.append(Route(level[0], float(years), places))
+    work = meta.get("work")
+    if not isinstance(work, list) or not work:
+        raise fail("work", "expected a non-empty [list]")
+    tags = known("work", work, vocabulary.work if vocabulary else None)
+    return Facets(required, recommended, maths_literacy, tuple(routes), tags)
 
 
 def _read(path: Path) -> str:

@@ -12,9 +12,18 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from bot.catalog import CatalogError
-
 Model = TypeVar("Model", bound=BaseModel)
+
+
+class CatalogError(Exception):
+    """A content file is broken; str() is one line naming the file and line."""
+
+    def __init__(self, path: Path, line: int | None, problem: str) -> None:
+        self.path = path
+        self.line = line
+        self.problem = problem
+        where = f"{path}:{line}" if line else str(path)
+        super().__init__(f"{where}: {problem}")
 
 
 def read_yaml(path: Path) -> tuple[Any, yaml.Node | None]:

@@ -83,12 +83,10 @@ class SupportContent(_Strict):
                 if helpline not in self.helplines:
                     raise ValueError(f"topics.{name}: unknown helpline '{helpline}'")
         for level, texts in self.levels.items():
-            if (texts.aside is None) != (texts.aside_helpline is None):
-                raise ValueError(f"levels.{level}: aside and aside_helpline go together")
+            if texts.aside is None and texts.aside_helpline is not None:
+                raise ValueError(f"levels.{level}: aside_helpline without an aside")
             if texts.aside_helpline is not None and texts.aside_helpline not in self.helplines:
                 raise ValueError(f"levels.{level}: unknown helpline '{texts.aside_helpline}'")
-        if self.levels["crisis"].aside is not None:
-            raise ValueError("levels.crisis: a crisis always gets the full help message, no aside")
         if not any(topic.level == "crisis" for topic in self.topics.values()):
             raise ValueError("topics: at least one topic must be a crisis")
         seen: dict[str, str] = {}
@@ -102,13 +100,15 @@ class SupportContent(_Strict):
             raise ValueError(f"false_alarms: '{clash[0]}' is also a distress example")
         return self
 
-    def aside(self, level: Level) -> str | None:
-        """The short care note put above an answer, for a worried learner who also asked."""
-        texts = self.levels[level]
-        if texts.aside is None or texts.aside_helpline is None:
+    def aside(self, topic: str) -> str | None:
+        """The short care note put above an answer, for a learner who also asked something."""
+        texts = self.levels[self.topics[topic].level]
+        if texts.aside is None:
             return None
-        helpline = self.helplines[texts.aside_helpline]
-        return f"{texts.aside} {helpline.name}, {helpline.number} ({helpline.cost})."
+        key = texts.aside_helpline or self.topics[topic].helplines[0]
+        helpline = self.helplines[key]
+        when = f"{helpline.hours}, {helpline.cost}"
+        return f"{texts.aside} {helpline.name}, {helpline.number} ({when})."
 
     def stale(self, today: date) -> list[str]:
         """Help lines (and the file) not re-verified within REVERIFY_AFTER."""

@@ -453,6 +453,8 @@ def copy_support_files(knowledge: Path) -> None:
     (knowledge / "quizzes").mkdir(parents=True, exist_ok=True)
     shutil.copy(KNOWLEDGE / "intents.yaml", knowledge / "intents.yaml")
     shutil.copy(KNOWLEDGE / "quizzes" / "interests.yaml", knowledge / "quizzes" / "interests.yaml")
+    for name in ("support.yaml", "language.yaml", "vocabulary.yaml"):
+        shutil.copy(KNOWLEDGE / name, knowledge / name)
 
 
 def test_check_accepts_the_real_content() -> None:

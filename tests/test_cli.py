@@ -20,7 +20,7 @@ from tests.conftest import KNOWLEDGE, REPO, copy_knowledge, subprocess_env
 pytestmark = pytest.mark.slow
 
 DATA = REPO / "tests" / "data"
-ANSWER_KEYS = {"career", "section", "confidence", "alternatives", "reply"}
+ANSWER_KEYS = {"kind", "careers", "career", "section", "confidence", "alternatives", "reply"}
 CAREER_IDS = {career.id for career in load_catalog(KNOWLEDGE)}
 
 

@@ -27,3 +27,7 @@ def feedback(question_id: int, helpful: bool) -> str:
 def parse(data: str) -> tuple[str, list[str]]:
     verb, _, rest = data.partition(":")
     return verb, rest.split(":") if rest else []
+
+
+def more_careers(page: int) -> str:
+    return f"more:{page}"

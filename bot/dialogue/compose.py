@@ -5,7 +5,9 @@ from __future__ import annotations
 from bot.catalog import SECTION_KINDS, SECTION_SHORT_LABELS, SECTION_TITLES, Catalog
 from bot.dialogue import actions
 from bot.dialogue.replies import Button, Reply
-from bot.search.ranker import Answer
+from bot.guides import Guide
+from bot.search.across import facet_lines
+from bot.search.ranker import LIST_PAGE, Answer
 from bot.support import SupportContent
 
 EXAMPLES = (
@@ -102,6 +104,149 @@ def answer_reply(catalog: Catalog, answer: Answer) -> Reply:
         )
         return reply.row(*menu_row())
     return decline_reply(answer.intent)
+
+
+ASPECT_TITLES = {
+    "study": "How long and where to study",
+    "entry": "Getting in",
+    "employment": "Where they work",
+    "money": "Pay",
+    "tasks": "What they do",
+}
+ASPECT_SECTIONS = {
+    "study": "study",
+    "entry": "requirements",
+    "employment": "employment",
+    "money": "employment",
+    "tasks": "tasks",
+}
+
+
+def list_reply(
+    catalog: Catalog,
+    careers: list[str],
+    reasons: list[str],
+    *,
+    page: int = 0,
+    offer_quiz: bool = False,
+    money: bool = False,
+) -> Reply:
+    """Up to five careers, best first, each with why it fits; a button each and "More"."""
+    if not careers:
+        reply = Reply().add(
+            "text",
+            "None of the careers I know fit all of that. Try fewer conditions, browse all my "
+            "careers, or take the interest quiz and I'll suggest careers that fit you.",
+        )
+        return reply.row(*menu_row())
+    start = page * LIST_PAGE
+    shown = list(zip(careers, reasons, strict=True))[start : start + LIST_PAGE]
+    reply = Reply().add("title", "Careers that fit" if page == 0 else f"More careers ({page + 1})")
+    if money:
+        reply.add(
+            "note",
+            "I don't have reliable pay figures, so I can't rank careers by pay. Pay grows with "
+            "scarce skills, qualifications, experience and where you work.",
+        )
+    for career_id, reason in shown:
+        title = catalog.get(career_id).title
+        reply.add("bullet", f"{title} – {reason}" if reason else title)
+    buttons = [
+        Button(catalog.get(career_id).title, actions.show_section(career_id, "overview"))
+        for career_id, _ in shown
+    ]
+    for i in range(0, len(buttons), 2):
+        reply.row(*buttons[i : i + 2])
+    more = []
+    if start + LIST_PAGE < len(careers):
+        more.append(Button("More ▶", actions.more_careers(page + 1)))
+    if offer_quiz:
+        more.append(Button("🧭 Interest quiz", "quiz:start"))
+    reply.row(*more)
+    if page == 0:
+        reply.add(
+            "note", "Tap a career to read about it, or ask “tell me more about the first one”."
+        )
+    return reply
+
+
+def money_reply() -> Reply:
+    reply = Reply().add(
+        "text",
+        "I don't have reliable pay figures, so I can't honestly say which jobs pay the most. "
+        "In general, pay grows with scarce skills, longer study, experience and "
+        "responsibility, and it differs a lot between employers and provinces.",
+    )
+    reply.add(
+        "note",
+        "Ask me about a career you like, e.g. “who hires electricians?”, and I'll show who "
+        "employs them.",
+    )
+    return reply.row(*menu_row())
+
+
+def compare_reply(catalog: Catalog, careers: list[str], aspect: str) -> Reply:
+    """The asked aspect of two or three careers side by side, short enough for a phone."""
+    titles = [catalog.get(career_id).title for career_id in careers]
+    reply = Reply().add("title", f"{' vs '.join(titles)} · {ASPECT_TITLES[aspect]}")
+    if aspect == "money":
+        reply.add(
+            "note",
+            f"I don't have reliable pay figures for {' or '.join(titles)}. Pay depends on "
+            "qualifications, experience, scarce skills and the employer. Here is where they work:",
+        )
+    section = ASPECT_SECTIONS[aspect]
+    for career_id in careers:
+        career = catalog.get(career_id)
+        reply.add("text", f"{career.title}:")
+        lines = facet_lines(career, aspect)
+        bullets = [] if aspect == "study" and lines else list(career.section(section).bullets)
+        for line in [*lines, *bullets[: 2 if lines else 3]]:
+            reply.add("bullet", line)
+    summary = _compare_summary(catalog, careers, aspect)
+    if summary:
+        reply.add("note", summary)
+    reply.row(
+        *(
+            Button(
+                f"{catalog.get(c).title}: {SECTION_SHORT_LABELS[section]}",
+                actions.show_section(c, section),
+            )
+            for c in careers
+        )
+    )
+    return reply
+
+
+def _compare_summary(catalog: Catalog, careers: list[str], aspect: str) -> str | None:
+    if aspect not in ("study", "entry"):
+        return None
+    shortest = {
+        c: catalog.get(c).facets.shortest.years  # type: ignore[union-attr]
+        for c in careers
+        if catalog.get(c).facets is not None
+    }
+    if len(shortest) < 2:
+        return None
+    ordered = sorted(shortest, key=lambda c: shortest[c])
+    parts = [f"{catalog.get(c).title} {shortest[c]:g} years" for c in ordered]
+    return (
+        "Shortest way in: " + ", ".join(parts) + " (study plus any compulsory internship or "
+        "community service)."
+    )
+
+
+def guide_reply(guide: Guide) -> Reply:
+    reply = Reply().add("title", guide.title).add("text", guide.intro)
+    for section in guide.sections:
+        reply.add("text", section.title + ":")
+        for bullet in section.bullets:
+            reply.add("bullet", bullet)
+    reply.add(
+        "note",
+        f"Checked {guide.last_verified:%d %B %Y}. Rules change: check the official website too.",
+    )
+    return reply.row(*menu_row())
 
 
 def support_reply(content: SupportContent, topic_name: str) -> Reply:

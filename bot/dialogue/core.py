@@ -10,6 +10,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -18,7 +19,7 @@ from bot.dialogue.flows import FlowRunner
 from bot.dialogue.replies import Button, Reply
 from bot.dialogue.turn import take_turn
 from bot.search.engine import SearchServices
-from bot.search.ranker import Context
+from bot.search.ranker import LIST_PAGE, Context
 from bot.storage import queries
 
 log = logging.getLogger(__name__)
@@ -113,6 +114,8 @@ class Dialogue:
                     session, user_key=user_key, question_id=_int(args, 0), helpful=args[1] == "1"
                 )
                 return Reply(toast="Thanks for the feedback!" if counted else "Already noted 👍")
+            elif verb == "more":
+                return self._more(session, user_key, _int(args, 0))
             elif verb == "menu" and args[:1] == ["ask"]:
                 return compose.ask_prompt_reply()
             return Reply(toast="That button is out of date.").add(
@@ -122,13 +125,15 @@ class Dialogue:
     # ------------------------------------------------------------------ answering
     def _answer(self, session: Session, user_key: str, text: str) -> Reply:
         career, section = queries.get_context(session, user_key=user_key)
-        started = time.perf_counter()
-        turn = take_turn(
-            self.search,
-            text,
-            Context(career=career, section=section),
-            max_chars=self.settings.max_question_chars,
+        shown = queries.get_shown(session, user_key=user_key)
+        context = Context(
+            career=career,
+            section=section,
+            shown=tuple(shown.get("careers") or ()),
+            shown_kind=shown.get("kind"),
         )
+        started = time.perf_counter()
+        turn = take_turn(self.search, text, context, max_chars=self.settings.max_question_chars)
         latency_ms = (time.perf_counter() - started) * 1000
         answer = turn.answer
         if not turn.question:
@@ -144,10 +149,22 @@ class Dialogue:
             latency_ms=latency_ms,
         )
         reply = turn.reply
-        if answer.outcome == "answer":
+        stored: dict[str, Any] | None = None  # a list stays in reach for "the second one"
+        if answer.outcome in ("list", "compare"):
+            stored = {
+                "kind": answer.outcome,
+                "careers": list(answer.shown),
+                "reasons": list(answer.reasons),
+            }
+        if answer.outcome in ("answer", "list", "compare"):
             queries.set_context(
-                session, user_key=user_key, career=answer.career, section=answer.section
+                session,
+                user_key=user_key,
+                career=turn.context.career,
+                section=turn.context.section,
+                shown=stored,
             )
+        if answer.outcome in ("answer", "list", "compare", "guide"):
             reply.row(
                 Button("👍 Helpful", actions.feedback(question_id, True)),
                 Button("👎 Not helpful", actions.feedback(question_id, False)),
@@ -200,6 +217,18 @@ class Dialogue:
         return Reply(replace=True).add(
             "text", "Done: I deleted everything I had stored about you. You can start afresh."
         )
+
+    def _more(self, session: Session, user_key: str, page: int) -> Reply:
+        """The next page of the last list, from what was stored when it was shown."""
+        shown = queries.get_shown(session, user_key=user_key)
+        careers = [c for c in shown.get("careers") or () if c in self.catalog]
+        reasons = list(shown.get("reasons") or [""] * len(careers))[: len(careers)]
+        if shown.get("kind") != "list" or not careers or page * LIST_PAGE >= len(careers):
+            return Reply(toast="That list has ended.").add(
+                "text", "That list is out of date. Ask me again, e.g. “careers with animals”."
+            )
+        reasons += [""] * (len(careers) - len(reasons))
+        return self._replacing(compose.list_reply(self.catalog, careers, reasons, page=page))
 
     @staticmethod
     def _replacing(reply: Reply) -> Reply:

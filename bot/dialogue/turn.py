@@ -9,10 +9,11 @@ is used, so a learner in distress never gets career content.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bot.dialogue import compose
 from bot.dialogue.replies import Block, Reply
+from bot.search.across import Plan, Reading
 from bot.search.distress import Distress
 from bot.search.engine import SearchServices
 from bot.search.ranker import Answer, Context, Ranker
@@ -41,8 +42,96 @@ class Turn:
 def next_context(answer: Answer, context: Context) -> Context:
     """How a conversation's context moves on after an answer."""
     if answer.outcome == "answer" and answer.career:
-        return Context(career=answer.career, section=answer.section)
+        return replace(context, career=answer.career, section=answer.section)
+    if answer.outcome == "list":
+        return Context(shown=answer.shown, shown_kind="list")
+    if answer.outcome == "compare" and answer.shown:
+        section = compose.ASPECT_SECTIONS.get(answer.aspect or "", None)
+        return Context(answer.shown[0], section, shown=answer.shown, shown_kind="compare")
     return context
+
+
+ORDINALS = {
+    "first": 0, "1st": 0, "second": 1, "2nd": 1, "third": 2, "3rd": 2, "fourth": 3, "4th": 3,
+    "fifth": 4, "5th": 4, "last": -1,
+}  # fmt: skip
+
+
+def _referred(reading: Reading, context: Context) -> Context | None:
+    """ "the second one", "the other one": a career from the last list or comparison."""
+    if reading.named or not context.shown:
+        return None
+    tokens = reading.tokens
+    for token in tokens:
+        if token in ORDINALS and ("one" in tokens or token in ("first", "last")):
+            position = ORDINALS[token]
+            if -len(context.shown) <= position < len(context.shown):
+                return replace(context, career=context.shown[position], section=None)
+    if "other" in tokens and len(context.shown) == 2 and context.career in context.shown:
+        other = next(c for c in context.shown if c != context.career)
+        return replace(context, career=other, section=None)
+    return None
+
+
+def _one_career(
+    search: SearchServices, ranker: Ranker, question: str, context: Context, reading: Reading
+) -> tuple[Answer, Reply]:
+    if reading.named and (reading.money or "money" in reading.tokens):
+        # "how much money does a chef make": pay, even if it sounds like small talk
+        answer = Answer("answer", career=reading.named[0], section="employment", confidence=0.9)
+    else:
+        answer = ranker.answer(question, context)
+    career = answer.career
+    pay = reading.money or "money" in reading.tokens
+    if pay and answer.outcome == "answer" and career is not None:
+        answer = replace(answer, section="employment", highlights=())
+        title = search.catalog.get(career).title
+        note = (
+            f"I don't have reliable pay figures for {title}. Pay grows with qualifications, "
+            "experience, scarce skills and the employer. Here is who hires:"
+        )
+        return answer, compose.section_reply(search.catalog, career, "employment", note=note)
+    return answer, compose.answer_reply(search.catalog, answer)
+
+
+def _across(
+    search: SearchServices, reading: Reading, text: str, context: Context
+) -> tuple[Answer, Reply] | None:
+    """Lists, comparisons and guides: questions about more than one career."""
+    across = search.across
+    plan = across.plan(text, reading, context.career)
+    plural = {"they", "them", "both", "each", "those"} & set(reading.tokens)
+    if (
+        plan is None
+        and context.shown_kind == "compare"
+        and len(context.shown) >= 2
+        and not reading.named
+        and plural
+    ):
+        plan = Plan("compare", context.shown, aspect=across.aspect(reading))
+    if plan is None:
+        return None
+    if plan.kind == "compare":
+        aspect = plan.aspect or "tasks"
+        answer = Answer("compare", confidence=1.0, shown=plan.careers, aspect=aspect)
+        return answer, compose.compare_reply(search.catalog, list(plan.careers), aspect)
+    if plan.kind == "guide" and plan.guide is not None and plan.guide in search.guides:
+        answer = Answer("guide", confidence=1.0, guide=plan.guide)
+        return answer, compose.guide_reply(search.guides.get(plan.guide))
+    if reading.money and not reading.has_facets and not reading.similar:
+        answer = Answer("list", confidence=1.0)  # nothing to rank honestly without pay data
+        return answer, compose.money_reply()
+    suggestions = across.suggest(text, reading, context.career)
+    careers = [s.career for s in suggestions]
+    reasons = [s.reason for s in suggestions]
+    interest = not reading.has_facets or bool(
+        {"like", "love", "enjoy", "good"} & set(reading.tokens)
+    )
+    answer = Answer("list", confidence=1.0, shown=tuple(careers), reasons=tuple(reasons))
+    reply = compose.list_reply(
+        search.catalog, careers, reasons, offer_quiz=interest, money=reading.money
+    )
+    return answer, reply
 
 
 def take_turn(
@@ -70,16 +159,25 @@ def take_turn(
     known = Context(
         career=context.career if context.career in search.catalog else None,
         section=context.section,
+        shown=tuple(c for c in context.shown if c in search.catalog),
+        shown_kind=context.shown_kind,
     )
-    answer = (ranker or search.ranker).answer(question, known)
-    reply = compose.answer_reply(search.catalog, answer)
+    # Names and facets are read in the whole message, however long; only the model's input
+    # is cut.
+    reading = search.across.read(cleaned)
+    across = _across(search, reading, cleaned, known)
+    if across is not None:
+        answer, reply = across
+    else:
+        known = _referred(reading, known) or known
+        answer, reply = _one_career(search, ranker or search.ranker, question, known, reading)
     if answer.outcome in ("decline", "clarify"):
         # Nothing about careers found: look again for a quieter sign of distress.
         distress = distress or search.distress.detect(cleaned, lenient=True)
         if distress is not None:
             return _support_turn(search, distress, context, cleaned)  # the worry is the topic
     if distress is not None:
-        aside = search.distress.content.aside("stress")
+        aside = search.distress.content.aside(distress.topic)
         if aside:
             reply.blocks.insert(0, Block("note", aside))
     if len(cleaned) > max_chars:

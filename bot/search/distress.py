@@ -43,6 +43,7 @@ class DistressWeights:
     model_near: float = 0.6  # ...or together with a distress example at least `near` close
     near: float = 0.45
     model_veto: float = 0.2  # below this, a near example is taken for a coincidence
+    harmless_lead: float = 0.15  # the model is overruled when a harmless text is this much closer
     l2: float = 1e-3
     sure: float = 0.55  # an example this close makes it certain, even inside a career question
     # When the message is about nothing the bot can answer, a weaker sign is enough.
@@ -129,10 +130,11 @@ class DistressDetector:
         w = self.weights
         best = distress.max(axis=1)
         near_example = (best >= w.floor) & ((best - harmless >= w.margin) | (best >= w.strong))
-        flagged = (
-            (near_example & (probability >= w.model_veto))
-            | (probability >= w.model_alone)
-            | ((probability >= w.model_near) & (best >= w.near))
+        model_says = (probability >= w.model_alone) | (
+            (probability >= w.model_near) & (best >= w.near)
+        )
+        flagged = (near_example & (probability >= w.model_veto)) | (
+            model_says & (harmless - best < w.harmless_lead)
         )
         if lenient:
             flagged |= (

@@ -8,11 +8,13 @@ from pathlib import Path
 
 from bot.catalog import Catalog, load_catalog
 from bot.guides import Guides, load_guides
+from bot.search.across import Across
 from bot.search.distress import DistressDetector
 from bot.search.embedder import Embedder
 from bot.search.index import LoadedIndex, load_index
 from bot.search.ranker import Mode, Ranker
 from bot.support import load_language, load_support
+from bot.vocabulary import load_vocabulary
 
 
 @dataclass
@@ -23,6 +25,7 @@ class SearchServices:
     index: LoadedIndex
     ranker: Ranker
     distress: DistressDetector
+    across: Across
 
     def with_mode(self, mode: Mode) -> Ranker:
         """Another ranker over the same loaded parts (the baselines in `eval`)."""
@@ -51,6 +54,8 @@ def open_search(
     harmless = [row.text for row in index.rows if row.kind == "example"]
     harmless += [example for guide in guides for example in guide.examples]
     distress = DistressDetector(support, language, embedder, harmless)
+    vocabulary = load_vocabulary(knowledge_dir / "vocabulary.yaml")
+    across = Across(catalog, guides, vocabulary, language, index, embedder, ranker.names)
     if warm:
         ranker.answer("what does a nurse do")
     return SearchServices(
@@ -60,4 +65,5 @@ def open_search(
         index=index,
         ranker=ranker,
         distress=distress,
+        across=across,
     )

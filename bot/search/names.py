@@ -20,6 +20,7 @@ class Mention:
     start: int  # token span in the question
     end: int
     name: str
+    exact: bool = True  # False for a near-miss spelling
 
 
 class NameMatcher:
@@ -60,7 +61,14 @@ class NameMatcher:
                         closeness = (ratio - FUZZY_MIN_RATIO) / (100 - FUZZY_MIN_RATIO)
                         for career in self._exact[key]:
                             candidates.append(
-                                Mention(career, 0.5 + 0.4 * closeness, start, start + size, key)
+                                Mention(
+                                    career,
+                                    0.5 + 0.4 * closeness,
+                                    start,
+                                    start + size,
+                                    key,
+                                    exact=False,
+                                )
                             )
         chosen: list[Mention] = []
         taken: set[int] = set()

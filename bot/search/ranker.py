@@ -24,7 +24,9 @@ from bot.search.names import Mention, NameMatcher
 from bot.search.text import normalise, tokenize, words
 
 Mode = Literal["hybrid", "lexical", "dense"]
-Outcome = Literal["answer", "smalltalk", "decline", "clarify", "support"]
+Outcome = Literal[
+    "answer", "smalltalk", "decline", "clarify", "support", "list", "compare", "guide"
+]
 # The answer kinds of `ask --json` (see ../shared/eval/README.md), by outcome.
 KIND_OF_OUTCOME = {"answer": "section"}
 
@@ -35,6 +37,7 @@ DENSE_CAREER_MIN = 0.42
 CONTENT_WEIGHT = 8.0
 ALTERNATIVE_RATIO = 0.6
 LOW_CONFIDENCE = 0.45
+LIST_PAGE = 5  # careers a list shows at a time
 SMALL_TALK_MIN = 0.45  # below this, "small talk" is a guess and the message is likely not English
 
 
@@ -44,6 +47,8 @@ class Context:
 
     career: str | None = None
     section: str | None = None
+    shown: tuple[str, ...] = ()  # careers of the last list or comparison, for "the second one"
+    shown_kind: str | None = None  # "list" or "compare"
 
 
 @dataclass(frozen=True)
@@ -62,6 +67,10 @@ class Answer:
     alternatives: list[Candidate] = field(default_factory=list)
     intent: str | None = None  # greeting/thanks/goodbye for small talk
     highlights: tuple[int, ...] = ()  # positions of the bullets that best match the question
+    shown: tuple[str, ...] = ()  # the careers of a list or a comparison, in order
+    reasons: tuple[str, ...] = ()  # why each listed career fits
+    guide: str | None = None
+    aspect: str | None = None  # what a comparison puts side by side
 
     @property
     def kind(self) -> str:
@@ -69,6 +78,10 @@ class Answer:
 
     @property
     def careers(self) -> list[str]:
+        if self.outcome == "list":
+            return list(self.shown[:LIST_PAGE])
+        if self.outcome == "compare":
+            return list(self.shown)
         return [self.career] if self.outcome == "answer" and self.career else []
 
     @property

@@ -39,6 +39,8 @@ class User(Base):
     last_seen: Mapped[datetime] = mapped_column(default=utcnow)
     last_career: Mapped[str | None] = mapped_column(String(64))
     last_section: Mapped[str | None] = mapped_column(String(32))
+    # The careers of the last list or comparison (and the question's kind), for follow-ups.
+    last_shown: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class QuestionLog(Base):

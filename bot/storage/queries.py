@@ -37,10 +37,23 @@ def get_context(session: Session, *, user_key: str) -> tuple[str | None, str | N
 
 
 def set_context(
-    session: Session, *, user_key: str, career: str | None, section: str | None
+    session: Session,
+    *,
+    user_key: str,
+    career: str | None,
+    section: str | None,
+    shown: dict[str, Any] | None = None,
 ) -> None:
     user = touch_user(session, user_key=user_key)
     user.last_career, user.last_section = career, section
+    if shown is not None:
+        user.last_shown = shown
+
+
+def get_shown(session: Session, *, user_key: str) -> dict[str, Any]:
+    """The last list or comparison: {"kind", "careers", "query"} or {}."""
+    user = session.get(User, user_key)
+    return dict(user.last_shown or {}) if user else {}
 
 
 def log_question(

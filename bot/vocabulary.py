@@ -1,0 +1,55 @@
+"""knowledge/vocabulary.yaml: the facet values profiles may use, and the words learners use for
+them. Loaded once; the catalogue validates profiles against it and discovery reads questions
+with it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from bot.content import load_yaml_model
+
+Words = list[str]
+
+
+class Vocabulary(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    subjects: dict[str, Words] = Field(min_length=1)
+    maths_literacy: Words = Field(min_length=1)
+    route_levels: dict[str, Words] = Field(min_length=1)
+    places: dict[str, Words] = Field(min_length=1)
+    work: dict[str, Words] = Field(min_length=1)
+    fields: dict[str, Words] = Field(min_length=1)
+    list_cues: Words = Field(min_length=1)
+    compare_cues: Words = Field(min_length=1)
+    negations: Words = Field(min_length=1)
+    money_cues: Words = Field(min_length=1)
+
+    @field_validator("maths_literacy", "list_cues", "compare_cues", "negations", "money_cues")
+    @classmethod
+    def _lower_words(cls, words: Words) -> Words:
+        return _clean(words)
+
+    @field_validator("subjects", "route_levels", "places", "work", "fields")
+    @classmethod
+    def _lower_word_lists(cls, table: dict[str, Words]) -> dict[str, Words]:
+        return {key: _clean(words) for key, words in table.items()}
+
+
+def _clean(words: Words) -> Words:
+    cleaned = [str(word).strip().lower() for word in words]
+    if any(not word for word in cleaned):
+        raise ValueError("a word is empty")
+    return list(dict.fromkeys(cleaned))
+
+
+def vocabulary_path(directory: Path) -> Path:
+    """knowledge/vocabulary.yaml, from the knowledge folder or its careers/ folder."""
+    here = directory / "vocabulary.yaml"
+    return here if here.exists() or directory.name != "careers" else directory.parent / here.name
+
+
+def load_vocabulary(path: Path) -> Vocabulary:
+    return load_yaml_model(path, Vocabulary)
