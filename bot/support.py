@@ -127,6 +127,28 @@ def load_support(path: Path) -> SupportContent:
 
 class Language(_Strict):
     shorthand: dict[str, str] = Field(min_length=1)
+    flow_answers: dict[Literal["yes", "unsure", "no", "back", "stop"], list[str]] = Field(
+        default_factory=dict
+    )
+    other_languages: dict[str, list[str]] = Field(default_factory=dict)
+    misspellings: dict[str, list[str]] = Field(default_factory=dict)
+
+    @property
+    def career_words(self) -> dict[str, list[str]]:
+        """Every extra word for a career: other languages first, then misspellings."""
+        merged: dict[str, list[str]] = {}
+        for table in (self.other_languages, self.misspellings):
+            for career, words in table.items():
+                merged.setdefault(career, []).extend(words)
+        return merged
+
+    @field_validator("other_languages", "misspellings")
+    @classmethod
+    def _lower_names(cls, careers: dict[str, list[str]]) -> dict[str, list[str]]:
+        return {
+            c: [str(w).strip().lower() for w in words if str(w).strip()]
+            for c, words in careers.items()
+        }
 
     @field_validator("shorthand")
     @classmethod
@@ -138,10 +160,22 @@ class Language(_Strict):
                 raise ValueError(f"'{key}' has no meaning")
         return {str(key): str(value).strip().lower() for key, value in shorthand.items()}
 
+    def flow_answer(self, text: str) -> str | None:
+        """ "ya", "nope", "not sure", "stop": the button a typed message means, if any."""
+        said = " ".join(re.findall(r"[a-z0-9]+", self.expand(text.lower())))
+        for meaning, phrases in self.flow_answers.items():
+            if said in {" ".join(re.findall(r"[a-z0-9]+", self.expand(p))) for p in phrases}:
+                return meaning
+        return None
+
     def expand(self, text: str) -> str:
-        """`i wanna kms 2nite` -> `i want to kill myself tonight` (text already normalised)."""
+        """`i wanna kms 2nite` -> `i want to kill myself tonight` (text already normalised);
+        "ca's" -> "ca": an apostrophe-s after a short word is a plural of an abbreviation."""
+        text = re.sub(r"\b([a-z]{1,4})'s\b", r"\1", text)
         return re.sub(
-            r"[a-z0-9]+", lambda match: self.shorthand.get(match.group(0), match.group(0)), text
+            r"\b[a-z0-9]+\b(?![+#])",  # "c++" and "c#" stay languages
+            lambda match: self.shorthand.get(match.group(0), match.group(0)),
+            text,
         )
 
 

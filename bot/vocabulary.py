@@ -53,3 +53,24 @@ def vocabulary_path(directory: Path) -> Path:
 
 def load_vocabulary(path: Path) -> Vocabulary:
     return load_yaml_model(path, Vocabulary)
+
+
+class Uncovered(BaseModel):
+    """knowledge/uncovered.yaml: careers without a profile yet, with the nearest we have."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    careers: dict[str, list[str]] = Field(default_factory=dict)
+
+    @field_validator("careers")
+    @classmethod
+    def _lower_names(cls, careers: dict[str, list[str]]) -> dict[str, list[str]]:
+        cleaned = {str(name).strip().lower(): list(near) for name, near in careers.items()}
+        for name, near in cleaned.items():
+            if not name or not near:
+                raise ValueError(f"'{name}' needs a list of the nearest career ids")
+        return cleaned
+
+
+def load_uncovered(path: Path) -> Uncovered:
+    return load_yaml_model(path, Uncovered) if path.exists() else Uncovered()

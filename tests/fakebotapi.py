@@ -58,6 +58,9 @@ class Call:
         raise AssertionError(f"no button with {label_part!r} in {labels}")
 
 
+BLOCKED = {"ok": False, "error_code": 403, "description": "Forbidden: bot was blocked by the user"}
+
+
 class FakeBotAPI:
     def __init__(self, token: str) -> None:
         self.token = token
@@ -133,7 +136,8 @@ class FakeBotAPI:
         )
 
     def fail_next(self, method: str, fault: str) -> None:
-        """fault: '429', '502', 'drop' (close without answer) or 'slow' (answer after 4 s)."""
+        """fault: '429', '502', '403' (the learner blocked the bot), 'drop' (close without
+        answer) or 'slow' (answer after 4 s)."""
         with self._lock:
             self.faults.setdefault(method, []).append(fault)
 
@@ -268,6 +272,9 @@ class FakeBotAPI:
                     if fault == "502":
                         self._send_raw(502, b"<html><body>502 Bad Gateway</body></html>")
                         return
+                    if fault == "403":
+                        self._send(403, BLOCKED)
+                        return
                     if fault == "drop":
                         self.close_connection = True
                         self.connection.close()
@@ -341,5 +348,10 @@ class OfflineRequest(BaseRequest):
                 params[key] = value.to_dict()
         if endpoint == "getUpdates":
             return 200, json.dumps({"ok": True, "result": []}).encode()
+        with self.api._lock:
+            faults = self.api.faults.get(endpoint) or []
+            fault = faults.pop(0) if faults else None
+        if fault == "403":
+            return 403, json.dumps(BLOCKED).encode()
         status, result = self.api._answer(endpoint, params)
         return status, json.dumps({"ok": True, "result": result}).encode()

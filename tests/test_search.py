@@ -15,9 +15,9 @@ DATA = Path(__file__).parent / "data"
 
 def test_own_question_set_beats_baselines(search: SearchServices) -> None:
     items = read_questions(DATA / "questions.jsonl") + read_dialogues(DATA / "dialogues.jsonl")
-    ours = evaluate(search.ranker, items).figures()
-    lexical = evaluate(search.with_mode("lexical"), items).figures()
-    dense = evaluate(search.with_mode("dense"), items).figures()
+    ours = evaluate(search, items).figures()
+    lexical = evaluate(search, items, ranker=search.with_mode("lexical")).figures()
+    dense = evaluate(search, items, ranker=search.with_mode("dense")).figures()
     assert ours["top1"] >= 0.9
     assert ours["off_topic_declined"] >= 0.9
     assert ours["wrongly_declined"] <= 0.03

@@ -25,7 +25,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, TelegramError
+from telegram.error import BadRequest, Conflict, Forbidden, TelegramError
 from telegram.ext import (
     AIORateLimiter,
     ApplicationBuilder,
@@ -59,6 +59,8 @@ COMMAND_HELP = {
     "forget": "Delete everything I stored about you",
 }
 APOLOGY = "Sorry, something went wrong on my side. Please try again in a moment."
+# Only what the bot handles: other update types would cost a database write each for nothing.
+ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
 HEARTBEAT_FILE = Path(tempfile.gettempdir()) / "careerbot.heartbeat"  # read by `bot health`
 
 
@@ -191,8 +193,9 @@ async def on_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     key = user_key(update)
     if message is None or message.text is None or key is None:
         return
-    command, _, argument = message.text.partition(" ")
-    command = command.lstrip("/").split("@")[0]
+    # PTB splits on any whitespace, so "/ready\nnurse" gives args ["nurse"].
+    command = message.text.split(maxsplit=1)[0].lstrip("/").split("@")[0]
+    argument = " ".join(context.args or [])
     dialogue = _services(context).dialogue
     reply = await asyncio.to_thread(dialogue.on_command, key, command, argument)
     await send_reply(update, context, reply)
@@ -236,6 +239,15 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def on_other_media(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    message = update.effective_message
+    key = user_key(update)
+    if message is not None and message.caption and key is not None:
+        # A photo captioned "what does a nurse do?" is a question like any other.
+        services = _services(context)
+        text = message.caption[: services.settings.max_question_chars * 4]
+        reply = await asyncio.to_thread(services.dialogue.on_text, key, text)
+        await send_reply(update, context, reply)
+        return
     reply = Reply().add(
         "text", "I can only read text messages. Type your question about a career, or try /help."
     )
@@ -252,7 +264,14 @@ async def on_group_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -
 
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-    log.error("error while handling an update", exc_info=context.error)
+    error = context.error
+    if isinstance(error, Forbidden):  # the learner blocked the bot: nothing to send them
+        log.info("learner blocked the bot; not replying (%s)", error)
+        return
+    if isinstance(error, Conflict):
+        log.warning("another instance is polling with this token; stop it (%s)", error)
+        return
+    log.error("error while handling an update", exc_info=error)
     if isinstance(update, Update) and update.effective_chat is not None:
         with contextlib.suppress(TelegramError):
             await context.bot.send_message(update.effective_chat.id, APOLOGY)
@@ -364,8 +383,8 @@ def run(services: Services, *, webhook: bool = False) -> None:
             url_path=path,
             webhook_url=f"{settings.webhook_url.rstrip('/')}/{path}",
             secret_token=settings.webhook_secret.get_secret_value(),
-            allowed_updates=Update.ALL_TYPES,
+            allowed_updates=ALLOWED_UPDATES,
             drop_pending_updates=False,
         )
     else:
-        application.run_polling(allowed_updates=Update.ALL_TYPES, poll_interval=0.0, timeout=10)
+        application.run_polling(allowed_updates=ALLOWED_UPDATES, poll_interval=0.0, timeout=10)

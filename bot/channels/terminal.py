@@ -15,14 +15,40 @@ from bot.dialogue.replies import Button, Reply, render_plain
 PROMPT = "you> "
 
 
+MAX_CHOICES = 9  # one key press each
+# Buttons in a fixed order, so a number means the same thing from one reply to the next:
+# other careers' sections first (did you mean...), this career's sections, flows, then the rest,
+# feedback always last.
+ORDER = ("sec", "rdy", "quiz", "more", "fls", "fld", "menu", "fgt", "fb")
+
+
+def choices(reply: Reply) -> list[Button]:
+    """The reply's buttons, de-duplicated, in a stable order, at most MAX_CHOICES."""
+    unique = list({button.data: button for button in reply.all_buttons}.values())
+    ranked = sorted(
+        enumerate(unique),
+        key=lambda item: (
+            ORDER.index(verb) if (verb := item[1].data.split(":")[0]) in ORDER else len(ORDER),
+            item[0],
+        ),
+    )
+    ordered = [button for _, button in ranked]
+    if len(ordered) <= MAX_CHOICES:
+        return ordered
+    feedback = [b for b in ordered if b.data.startswith("fb:")]
+    rest = [b for b in ordered if not b.data.startswith("fb:")]
+    return rest[: MAX_CHOICES - len(feedback)] + feedback
+
+
 def format_reply(reply: Reply) -> str:
     lines = []
     if reply.toast:
         lines.append(f"[{reply.toast}]")
     if reply.blocks:
         lines.append(render_plain(reply))
-    if reply.buttons:
-        numbered = [f"[{i}] {b.label}" for i, b in enumerate(reply.all_buttons, start=1)]
+    buttons = choices(reply)
+    if buttons:
+        numbered = [f"[{i}] {b.label}" for i, b in enumerate(buttons, start=1)]
         lines.append("Choose a number: " + "  ".join(numbered))
     return "\n".join(lines)
 
@@ -43,7 +69,7 @@ def chat(
         print(format_reply(reply), file=stdout)
         print(file=stdout)
         stdout.flush()
-        return reply.all_buttons
+        return choices(reply)
 
     buttons = show(dialogue.on_command(key, "start"))
     print("(Type a question, a number to press a button, /help, or /quit to leave.)", file=stdout)
@@ -60,7 +86,11 @@ def chat(
             continue
         if not interactive:
             print(f"{PROMPT}{text}", file=stdout)
-        if text.isdigit() and buttons and 1 <= int(text) <= len(buttons):
+        if text.isdigit() and buttons and not 1 <= int(text) <= len(buttons):
+            print(f"There is no button {text}: choose 1 to {len(buttons)}, or type a question.",
+                  file=stdout)  # fmt: skip
+            continue
+        if text.isdigit() and buttons:
             reply = dialogue.on_action(key, buttons[int(text) - 1].data)
         elif text == "/stats":  # the terminal is staff's own machine
             reply = dialogue.stats()

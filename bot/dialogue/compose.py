@@ -170,6 +170,19 @@ def list_reply(
     return reply
 
 
+def uncovered_reply(catalog: Catalog, name: str, near: list[str]) -> Reply:
+    """Name the career we don't cover, offer the nearest, and be open that staff see it."""
+    reply = Reply().add("text", f"I don't have a profile for “{name}” yet, sorry.")
+    if near:
+        reply.add("text", "These careers I know are the closest:")
+        for career_id in near:
+            reply.add("bullet", catalog.get(career_id).title)
+    reply.add("note", "The team sees which careers learners ask for, to add the missing ones.")
+    buttons = [Button(catalog.get(c).title, actions.show_section(c, "overview")) for c in near]
+    reply.row(*buttons[:3])
+    return reply.row(*menu_row())
+
+
 def money_reply() -> Reply:
     reply = Reply().add(
         "text",

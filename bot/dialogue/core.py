@@ -34,6 +34,9 @@ PRIVACY_TEXT = (
 )
 
 
+MAX_ROW_ID = 2**31  # callback data is untrusted: ids beyond this can't exist
+
+
 @dataclass
 class DialogueSettings:
     max_question_chars: int = 500
@@ -60,6 +63,9 @@ class Dialogue:
         with self.sessions.begin() as session:
             # Typed text is always a question, even mid-quiz: the flow waits for its buttons.
             queries.touch_user(session, user_key=user_key)
+            typed = self.flows.typed(session, user_key, text)
+            if typed is not None:
+                return typed
             reply = self._answer(session, user_key, text)
             # A paused quiz waits quietly while a learner in distress is cared for.
             paused = None if reply.support else self.flows.paused(session, user_key)
@@ -109,7 +115,8 @@ class Dialogue:
                 return self._replacing(
                     compose.field_reply(self.catalog, _int(args, 0), _int(args, 1))
                 )
-            elif verb == "fb" and len(args) == 2:
+            elif verb == "fb" and len(args) == 2 and 0 < _int(args, 0) < MAX_ROW_ID:
+                # only a learner's own answer can be rated; a forged id changes nothing
                 counted = queries.record_feedback(
                     session, user_key=user_key, question_id=_int(args, 0), helpful=args[1] == "1"
                 )

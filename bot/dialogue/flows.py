@@ -122,9 +122,37 @@ class FlowRunner:
             queries.end_flow(session, user_key=user_key, kind=kind)
         if not ended:
             return Reply().add("text", "There's nothing to cancel. Ask me anything about careers!")
+        again = {
+            QUIZ: "the interest quiz (type /quiz to start again)",
+            READY: "the readiness check (type /ready CAREER to start again)",
+        }
         return Reply(replace=True).add(
-            "text", "Cancelled. Your answers so far are not kept. Type /quiz to start again."
+            "text", "Cancelled " + " and ".join(again[kind] for kind in ended) + "."
         )
+
+    def typed(self, session: Session, user_key: str, text: str) -> Reply | None:
+        """A typed "yes", "not sure", "back" or "stop" in a flow acts as that button."""
+        meaning = self.search.distress.language.flow_answer(text)
+        if meaning is None:
+            return None
+        for kind, flow, keys in (
+            (QUIZ, "quiz", {"yes": "like", "unsure": "unsure", "no": "dislike"}),
+            (READY, "rdy", {"yes": "y", "unsure": "s", "no": "n"}),
+        ):
+            state = queries.get_flow(session, user_key=user_key, kind=kind)
+            if state is None:
+                continue
+            position = str(state.position)
+            if meaning == "stop":
+                args = ["x", state.run_id]
+            elif meaning == "back":
+                args = ["b", state.run_id, position]
+            else:
+                args = ["a", state.run_id, position, keys[meaning]]
+            reply = self.on_action(session, user_key, flow, args)
+            reply.replace = False  # a typed answer gets a new message, not an edit
+            return reply
+        return None
 
     def on_action(self, session: Session, user_key: str, verb: str, args: list[str]) -> Reply:
         if verb == "quiz":
@@ -407,11 +435,10 @@ class FlowRunner:
                 ("getting_started", i)
                 for i in range(min(3, len(career.section("getting_started").bullets)))
             }
-        order = {"getting_started": 0, "study": 1}
-        return [
-            {"section": kind, "step": career.section(kind).bullets[position]}
-            for kind, position in sorted(chosen, key=lambda c: (order[c[0]], c[1]))
-        ]
+        steps = [(kind, career.section(kind).bullets[position]) for kind, position in chosen]
+        # The learner's timeline: school, then study, then registration, then work.
+        ordered = sorted(steps, key=lambda s: (_stage(s[1]), s[0] != "getting_started", s[1]))
+        return [{"section": kind, "step": step} for kind, step in ordered]
 
     def _plan_reply(self, career_id: str, plan: dict[str, Any]) -> Reply:
         career = self.catalog.get(career_id)
@@ -434,6 +461,24 @@ class FlowRunner:
             Button("Study", actions.show_section(career_id, "study")),
         )
         return reply.row(Button("↻ Check again", f"rdy:go:{career_id}"))
+
+
+STAGES = (  # checked in this order; a step's stage is the first whose words it uses
+    (2, ("register", "registration", "community service", "internship", "trade test", "licen",
+         "board exam", "articles", "pupillage", "professional exam")),
+    (0, ("grade", "subject", "school", "matric", "volunteer", "shadow", "holiday", "weekend")),
+    (1, ("apply", "study", "degree", "diploma", "universit", "college", "course", "bursar",
+         "nsfas", "learnership", "apprentice", "certificate", "training")),
+    (3, ("work", "job", "join", "employ", "start your own")),
+)  # fmt: skip
+
+
+def _stage(step: str) -> int:
+    lower = step.lower()
+    for stage, cues in STAGES:
+        if any(cue in lower for cue in cues):
+            return stage
+    return 1
 
 
 @dataclass

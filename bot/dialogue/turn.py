@@ -17,6 +17,7 @@ from bot.search.across import Plan, Reading
 from bot.search.distress import Distress
 from bot.search.engine import SearchServices
 from bot.search.ranker import Answer, Context, Ranker
+from bot.search.text import normalise, words
 
 # A message that also asks something: a question mark or a question word learners use.
 QUESTION = re.compile(
@@ -71,6 +72,27 @@ def _referred(reading: Reading, context: Context) -> Context | None:
         other = next(c for c in context.shown if c != context.career)
         return replace(context, career=other, section=None)
     return None
+
+
+def _other_language_word(search: SearchServices, reading: Reading, answer: Answer) -> str | None:
+    """Say so when a career was understood only from a word in another language."""
+    if answer.outcome != "answer" or answer.career is None:
+        return None
+    words_used = set(reading.tokens)
+    own = {w for name in career_names_of(search, answer.career) for w in name.split()}
+    for word in search.distress.language.other_languages.get(answer.career, []):
+        if set(word.split()) <= words_used and not set(word.split()) <= own:
+            title = search.catalog.get(answer.career).title
+            return (
+                f"I understood “{word}” as {title}. I can only answer in English for now, "
+                "so you're welcome to ask in English too."
+            )
+    return None
+
+
+def career_names_of(search: SearchServices, career_id: str) -> list[str]:
+    career = search.catalog.get(career_id)
+    return [career.title.lower(), *career.aliases]
 
 
 def _one_career(
@@ -155,7 +177,7 @@ def take_turn(
         (distress.level == "crisis" and distress.sure) or not QUESTION.search(cleaned)
     ):
         return _support_turn(search, distress, context, cleaned)
-    question = cleaned[:max_chars]
+    question = _focus(search, cleaned, max_chars)
     known = Context(
         career=context.career if context.career in search.catalog else None,
         section=context.section,
@@ -165,12 +187,23 @@ def take_turn(
     # Names and facets are read in the whole message, however long; only the model's input
     # is cut.
     reading = search.across.read(cleaned)
+    missing = search.across.not_covered(cleaned, reading)
+    if missing is not None:
+        name, near = missing
+        answer = Answer("uncovered", intent=name, shown=tuple(near))
+        return Turn(answer, compose.uncovered_reply(search.catalog, name, near), known, question)
     across = _across(search, reading, cleaned, known)
     if across is not None:
         answer, reply = across
     else:
         known = _referred(reading, known) or known
-        answer, reply = _one_career(search, ranker or search.ranker, question, known, reading)
+        model_question = search.distress.language.expand(normalise(question))
+        answer, reply = _one_career(
+            search, ranker or search.ranker, model_question, known, reading
+        )
+        understood = _other_language_word(search, reading, answer)
+        if understood:
+            reply.blocks.insert(0, Block("note", understood))
     if answer.outcome in ("decline", "clarify"):
         # Nothing about careers found: look again for a quieter sign of distress.
         distress = distress or search.distress.detect(cleaned, lenient=True)
@@ -180,10 +213,58 @@ def take_turn(
         aside = search.distress.content.aside(distress.topic)
         if aside:
             reply.blocks.insert(0, Block("note", aside))
-    if len(cleaned) > max_chars:
-        notice = f"That was long, so I read only the first {max_chars} characters."
-        reply.blocks.insert(0, Block("note", notice))
+    if answer.outcome == "answer" and answer.career:
+        second = _second_part(search, ranker or search.ranker, question, answer)
+        if second is not None:
+            reply.blocks += second.blocks  # "what does a dentist do and where do i study it?"
     return Turn(answer, reply, next_context(answer, known), question)
+
+
+SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
+PART_BREAK = re.compile(r"\?\s*|\s+and\s+(?=(?:what|where|how|which|who|when|do|does|can|is)\b)")
+
+
+def _focus(search: SearchServices, text: str, max_chars: int) -> str:
+    """What the model reads of a long message: the sentences that name a career or ask
+    something, latest first, within `max_chars`. Names anywhere still count (see `read`)."""
+    if len(text) <= max_chars:
+        return text
+    sentences = [s for s in SENTENCE_END.split(text) if s.strip()]
+    scored = []
+    for position, sentence in enumerate(sentences):
+        tokens = words(sentence)
+        named = bool(search.ranker.names.find(tokens))
+        asks = "?" in sentence or bool(QUESTION.search(sentence))
+        scored.append((named * 2 + asks, position, sentence))
+    kept: list[tuple[int, str]] = []
+    budget = max_chars
+    for _, position, sentence in sorted(scored, key=lambda s: (-s[0], -s[1])):
+        if len(sentence) + 1 <= budget:
+            kept.append((position, sentence))
+            budget -= len(sentence) + 1
+    return " ".join(s for _, s in sorted(kept)) or text[-max_chars:]
+
+
+def _second_part(
+    search: SearchServices, ranker: Ranker, question: str, first: Answer
+) -> Reply | None:
+    """The other section of a two-part question about the same career, if there is one."""
+    parts = [p.strip() for p in PART_BREAK.split(question) if len(p.strip().split()) >= 2]
+    if len(parts) < 2:
+        return None
+    context = Context(career=first.career, section=None)
+    for part in parts[1:]:
+        other = ranker.answer(part, context)
+        section = other.section
+        if (
+            other.outcome == "answer"
+            and other.career == first.career
+            and section is not None
+            and section != first.section
+            and other.confidence >= 0.4
+        ):
+            return compose.section_reply(search.catalog, str(first.career), section)
+    return None
 
 
 def _support_turn(search: SearchServices, distress: Distress, context: Context, text: str) -> Turn:

@@ -19,9 +19,9 @@ from bot.guides import Guides
 from bot.search.embedder import Embedder
 from bot.search.index import LoadedIndex
 from bot.search.names import Mention, NameMatcher
-from bot.search.text import normalise, words
+from bot.search.text import STOPWORDS, normalise, words
 from bot.support import Language
-from bot.vocabulary import Vocabulary
+from bot.vocabulary import Uncovered, Vocabulary
 
 NEGATION_REACH = 4  # a negation this many words before a facet or name turns it around
 MAX_COMPARED = 3
@@ -110,6 +110,7 @@ class Across:
         catalog: Catalog,
         guides: Guides,
         vocabulary: Vocabulary,
+        uncovered: Uncovered,
         language: Language,
         index: LoadedIndex,
         embedder: Embedder,
@@ -124,6 +125,8 @@ class Across:
         self.embedder = embedder
         self.names = names
         self.weights = weights or AcrossWeights()
+        self.uncovered = uncovered
+        self._uncovered_names = NameMatcher({name: (name,) for name in uncovered.careers})
         self.career_ids = [career.id for career in catalog]
         self._phrases = self._phrase_table()
         self._guide_names = NameMatcher({guide.id: guide.aliases for guide in guides})
@@ -132,10 +135,14 @@ class Across:
         self._guide_vectors = (
             embedder.encode([text for _, text in examples]) if examples else np.zeros((0, 1))
         )
-        career_questions = [
-            row.text for row in index.rows if row.kind == "example" and row.section != "off_topic"
+        # Questions about one career (the intent examples), already embedded in the index.
+        self._question_vectors = index.vectors[
+            [
+                i
+                for i, row in enumerate(index.rows)
+                if row.kind == "example" and row.section != "off_topic"
+            ]
         ]
-        self._question_vectors = embedder.encode(career_questions)
         # What each career is about: its rows in the index (names, sections, bullets).
         self._career_rows: dict[str, list[int]] = {}
         for i, row in enumerate(index.rows):
@@ -262,6 +269,27 @@ class Across:
                         )
                     )
         return sorted(mentions + extra, key=lambda m: m.start)
+
+    def not_covered(self, text: str, reading: Reading) -> tuple[str, list[str]] | None:
+        """A career the learner names that we have no profile for, with the nearest we have.
+
+        From the staff's list first; else a job-like word after "become a", "work as a"...
+        that is no name we know. A career we do cover, named as fully, wins."""
+        tokens = reading.tokens
+        known = [m for m in self.names.find(tokens) if m.exact and m.score >= 0.99]
+        longest_known = max((m.end - m.start for m in known), default=0)
+        for mention in self._uncovered_names.find(tokens):
+            if mention.exact and mention.end - mention.start > longest_known:
+                near = [c for c in self.uncovered.careers[mention.career] if c in self.catalog]
+                return mention.career, near
+        if reading.named or longest_known:
+            return None
+        phrase = _job_after_cue(tokens)
+        if phrase is None or tuple(phrase.split()) in self._phrases:
+            return None
+        closeness = self._meaning(text)
+        near = sorted(closeness, key=lambda c: -closeness[c][0])[:3]
+        return phrase, near
 
     # ------------------------------------------------------------------ stage 2: plan
     def plan(self, text: str, reading: Reading, context_career: str | None) -> Plan | None:
@@ -487,6 +515,35 @@ WORK_LABELS = {
 def _negated(tokens: list[str], start: int, negations: Iterable[tuple[str, ...]]) -> bool:
     before = tokens[max(0, start - NEGATION_REACH) : start]
     return any(tuple(before[i : i + len(n)]) == n for n in negations for i in range(len(before)))
+
+
+JOB_CUES = (("become", "a"), ("become", "an"), ("be", "a"), ("be", "an"), ("work", "as"),
+            ("career", "as"), ("job", "as"), ("jobs", "as"), ("study", "to", "be"))  # fmt: skip
+JOB_ENDINGS = ("er", "or", "ist", "ian", "ant", "eer", "man", "woman", "ive")
+NOT_JOBS = frozenset({"better", "person", "member", "leader", "winner", "owner", "user", "other",
+                      "player", "father", "mother", "sister", "brother", "partner", "reader",
+                      "speaker", "worker", "helper", "learner", "beginner", "number", "answer",
+                      "teenager", "smarter", "faster", "stronger", "expert"})  # fmt: skip
+
+
+def _job_after_cue(tokens: list[str]) -> str | None:
+    """ "how do i become a flight attendant" -> "flight attendant", if it looks like a job."""
+    for cue in JOB_CUES:
+        for i in range(len(tokens) - len(cue)):
+            if tuple(tokens[i : i + len(cue)]) != cue:
+                continue
+            found: list[str] = []
+            for token in tokens[i + len(cue) :][:2]:
+                if token in STOPWORDS:
+                    break
+                found.append(token)
+            for size in (2, 1):
+                phrase = found[:size]
+                if len(phrase) == size and phrase[-1].endswith(JOB_ENDINGS):
+                    if NOT_JOBS & set(phrase):
+                        return None
+                    return " ".join(phrase)
+    return None
 
 
 def _contains(tokens: list[str], phrase: tuple[str, ...]) -> bool:

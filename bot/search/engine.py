@@ -6,15 +6,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.catalog import Catalog, load_catalog
+from bot.catalog import Catalog, CatalogError, load_catalog
 from bot.guides import Guides, load_guides
 from bot.search.across import Across
 from bot.search.distress import DistressDetector
 from bot.search.embedder import Embedder
 from bot.search.index import LoadedIndex, load_index
+from bot.search.names import NameMatcher
 from bot.search.ranker import Mode, Ranker
+from bot.search.text import words
 from bot.support import load_language, load_support
-from bot.vocabulary import load_vocabulary
+from bot.vocabulary import Uncovered, load_uncovered, load_vocabulary
 
 
 @dataclass
@@ -29,7 +31,13 @@ class SearchServices:
 
     def with_mode(self, mode: Mode) -> Ranker:
         """Another ranker over the same loaded parts (the baselines in `eval`)."""
-        return Ranker(self.catalog, self.index, self.embedder, mode=mode)
+        return Ranker(
+            self.catalog,
+            self.index,
+            self.embedder,
+            mode=mode,
+            other_names=self.distress.language.career_words,
+        )
 
 
 def open_search(
@@ -49,13 +57,21 @@ def open_search(
     embedder = embedder or Embedder(threads=threads)
     if warm:
         embedder.warm_up()
-    ranker = Ranker(catalog, index, embedder)
+    for career_id in language.career_words:
+        if career_id not in catalog:
+            path = knowledge_dir / "language.yaml"
+            raise CatalogError(path, None, f"unknown career id '{career_id}'")
+    ranker = Ranker(catalog, index, embedder, other_names=language.career_words)
     # Everything the bot already knows as ordinary learner talk is a harmless comparison.
     harmless = [row.text for row in index.rows if row.kind == "example"]
     harmless += [example for guide in guides for example in guide.examples]
     distress = DistressDetector(support, language, embedder, harmless)
     vocabulary = load_vocabulary(knowledge_dir / "vocabulary.yaml")
-    across = Across(catalog, guides, vocabulary, language, index, embedder, ranker.names)
+    uncovered = load_uncovered(knowledge_dir / "uncovered.yaml")
+    _check_uncovered(knowledge_dir / "uncovered.yaml", uncovered, ranker.names, catalog)
+    across = Across(
+        catalog, guides, vocabulary, uncovered, language, index, embedder, ranker.names
+    )
     if warm:
         ranker.answer("what does a nurse do")
     return SearchServices(
@@ -67,3 +83,19 @@ def open_search(
         distress=distress,
         across=across,
     )
+
+
+def _check_uncovered(
+    path: Path, uncovered: Uncovered, names: NameMatcher, catalog: Catalog
+) -> None:
+    """A name on the "no profile yet" list must not be a career we cover."""
+    for name, near in uncovered.careers.items():
+        for career_id in near:
+            if career_id not in catalog:
+                raise CatalogError(path, None, f"careers.{name}: unknown career id '{career_id}'")
+        tokens = words(name)
+        exact = [m for m in names.find(tokens) if m.exact and m.end - m.start == len(tokens)]
+        if exact:
+            raise CatalogError(
+                path, None, f"careers.{name}: is a name of {exact[0].career}; delete the line"
+            )

@@ -25,10 +25,10 @@ from bot.search.text import normalise, tokenize, words
 
 Mode = Literal["hybrid", "lexical", "dense"]
 Outcome = Literal[
-    "answer", "smalltalk", "decline", "clarify", "support", "list", "compare", "guide"
+    "answer", "smalltalk", "decline", "clarify", "support", "list", "compare", "guide", "uncovered"
 ]
 # The answer kinds of `ask --json` (see ../shared/eval/README.md), by outcome.
-KIND_OF_OUTCOME = {"answer": "section"}
+KIND_OF_OUTCOME = {"answer": "section", "uncovered": "clarify"}
 
 # Weights and thresholds, tuned on our own questions (tests/) and checked on the dev set.
 INTENT_TEMPERATURE = 0.03
@@ -97,13 +97,24 @@ def _softmax(scores: npt.NDArray[np.float64], temperature: float) -> npt.NDArray
 
 class Ranker:
     def __init__(
-        self, catalog: Catalog, index: LoadedIndex, embedder: Embedder, mode: Mode = "hybrid"
+        self,
+        catalog: Catalog,
+        index: LoadedIndex,
+        embedder: Embedder,
+        mode: Mode = "hybrid",
+        *,
+        other_names: dict[str, list[str]] | None = None,
     ) -> None:
+        """`other_names`: career words in other languages and common misspellings (content)."""
         self.catalog = catalog
         self.index = index
         self.embedder = embedder
         self.mode = mode
-        self.names = NameMatcher(career_names(catalog))
+        names = career_names(catalog)
+        for career, extra in (other_names or {}).items():
+            if career in names:
+                names[career] = tuple(dict.fromkeys([*names[career], *extra]))
+        self.names = NameMatcher(names)
         self.career_ids = [career.id for career in catalog]
         self._career_pos = {career: i for i, career in enumerate(self.career_ids)}
         self._kind_pos = {kind: i for i, kind in enumerate(SECTION_KINDS)}

@@ -1,0 +1,203 @@
+"""How learners really write: spelling, other languages, careers we lack, long and two-part
+messages, typed answers in flows, commands with arguments, the terminal's numbers."""
+
+from __future__ import annotations
+
+import io
+import logging
+
+import pytest
+from sqlalchemy import select
+
+from bot.channels.terminal import MAX_CHOICES, chat, choices
+from bot.dialogue.replies import render_plain
+from bot.dialogue.turn import take_turn
+from bot.search.engine import SearchServices
+from bot.search.ranker import Context
+from bot.services import Services
+from bot.storage import queries
+from bot.storage.models import QuestionLog
+from tests.fakebotapi import FakeBotAPI
+from tests.test_telegram import LEARNER, Chat, api, app  # noqa: F401  (fixtures)
+from tests.test_telegram import chat as tg_chat  # noqa: F401
+
+# --- names as learners write them -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("question", "career"),
+    [
+        ("i wanna b a dokter", "medical-doctor"),
+        ("whr do fysios work", "physiotherapist"),
+        ("grafic desing whats it about", "graphic-designer"),
+        ("wat do CA's do evry day", "chartered-accountant"),
+        ("hw do i bcome a pharmasist", "pharmacist"),
+        ("ngifuna ukuba unesi", "registered-nurse"),
+        ("ek wil n prokureur word", "attorney"),
+        ("ngifuna ukuba uthisha", "teacher"),
+    ],
+)
+def test_misspelt_and_other_language_names(
+    search: SearchServices, question: str, career: str
+) -> None:
+    turn = take_turn(search, question, Context())
+    assert turn.answer.careers == [career], render_plain(turn.reply)
+
+
+def test_another_language_is_answered_in_english_and_says_so(search: SearchServices) -> None:
+    text = render_plain(take_turn(search, "ngifuna ukuba unesi", Context()).reply)
+    assert "I understood “unesi” as Registered Nurse" in text
+    assert "English" in text
+
+
+# --- careers we don't cover -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("question", "name"),
+    [
+        ("how do i become a flight attendant", "flight attendant"),
+        ("forensic scientist", "forensic scientist"),
+        ("tattoo artist", "tattoo artist"),
+        ("i want to become a zookeeper one day", "zookeeper"),
+    ],
+)
+def test_a_career_we_lack_is_named_back_never_answered_as_another(
+    search: SearchServices, question: str, name: str
+) -> None:
+    turn = take_turn(search, question, Context())
+    assert turn.answer.kind == "clarify"
+    text = render_plain(turn.reply)
+    assert f"I don't have a profile for “{name}” yet" in text
+    assert [b for b in turn.reply.all_buttons if b.data.startswith("sec:")]  # nearest ones
+
+
+def test_requests_for_missing_careers_are_logged_for_staff(services: Services) -> None:
+    services.dialogue.on_text("tg:41", "how do i become a flight attendant")
+    with services.sessions() as session:
+        row = session.scalars(select(QuestionLog)).one()
+    assert row.outcome == "uncovered"
+    assert "flight attendant" in row.question
+
+
+# --- long and two-part messages -------------------------------------------------------------
+
+
+def test_a_long_story_keeps_the_career_named_at_the_end(search: SearchServices) -> None:
+    story = (
+        "so my whole life i have been looking after my granny because she is sick and my mom "
+        "works in joburg, i cook and clean and take her to the clinic every month and i watch "
+        "how the sisters there treat everyone with so much patience even when the queue is "
+        "long and people shout at them. my teachers say my marks are good, i got 70s for life "
+        "sciences and english but maths is hard for me. my uncle says i must go work at the "
+        "mine like him but i dont think thats for me. i also help at church on sundays with "
+        "the small kids. anyway i have been thinking about it a lot and i have decided, "
+        "so what must i do to become a nurse"
+    )
+    assert len(story) > 600
+    turn = take_turn(search, story, Context(), max_chars=500)
+    assert turn.answer.careers == ["registered-nurse"]
+
+
+def test_two_questions_in_one_get_both_parts(search: SearchServices) -> None:
+    turn = take_turn(search, "what does a dentist do and where do i study it?", Context())
+    text = render_plain(turn.reply)
+    assert "## Dentist · Tasks" in text
+    assert "## Dentist · Study Programmes" in text
+
+
+# --- typed answers inside flows -------------------------------------------------------------
+
+
+def test_typed_answers_act_as_quiz_buttons(services: Services) -> None:
+    dialogue = services.dialogue
+    dialogue.on_command("tg:42", "quiz")
+    second = render_plain(dialogue.on_text("tg:42", "like"))
+    assert "Question 2 of 30" in second
+    assert "Question 3 of 30" in render_plain(dialogue.on_text("tg:42", "nope"))
+    assert "Question 4 of 30" in render_plain(dialogue.on_text("tg:42", "not sure"))
+    assert "Question 3 of 30" in render_plain(dialogue.on_text("tg:42", "back"))
+    # A real question in the middle is answered, and the quiz waits.
+    asked = render_plain(dialogue.on_text("tg:42", "yes but what does a chef do"))
+    assert "Chef ·" in asked
+    assert "waiting for you" in asked
+    assert "Quiz cancelled" in render_plain(dialogue.on_text("tg:42", "stop"))
+    with services.sessions() as session:
+        assert queries.get_flow(session, user_key="tg:42", kind="interest") is None
+
+
+def test_typed_answers_in_the_readiness_check(services: Services) -> None:
+    dialogue = services.dialogue
+    dialogue.on_command("tg:43", "ready", "nurse")
+    assert "2 of" in render_plain(dialogue.on_text("tg:43", "ya"))
+    assert "3 of" in render_plain(dialogue.on_text("tg:43", "somewhat"))
+    assert "4 of" in render_plain(dialogue.on_text("tg:43", "not yet"))
+    cancelled = render_plain(dialogue.on_command("tg:43", "cancel"))
+    assert "/ready" in cancelled
+    assert "/quiz" not in cancelled
+
+
+def test_readiness_plan_follows_the_learners_timeline(services: Services) -> None:
+    plan = services.dialogue.flows.readiness_plan(
+        "registered-nurse", {str(i): "n" for i in range(6)}
+    )
+    steps = [step["step"].lower() for step in plan["steps"]]
+    school = [i for i, s in enumerate(steps) if "grade" in s]
+    service = [i for i, s in enumerate(steps) if "community service" in s]
+    if school and service:
+        assert max(school) < min(service), steps
+
+
+# --- commands and Telegram events -----------------------------------------------------------
+
+
+async def test_command_arguments_on_a_new_line(tg_chat: Chat) -> None:  # noqa: F811
+    (reply,) = await tg_chat.say("/ready\nnurse")
+    assert "Readiness check: Registered Nurse" in reply.text
+
+
+async def test_photo_caption_is_answered_as_a_question(tg_chat: Chat) -> None:  # noqa: F811
+    photo = [{"file_id": "f", "file_unique_id": "u", "width": 1, "height": 1}]
+    (reply,) = await tg_chat.feed(
+        {"message": tg_chat.message(photo=photo, caption="what does a nurse do?")}
+    )
+    assert "Registered Nurse" in reply.text
+
+
+async def test_forged_feedback_id_changes_nothing(tg_chat: Chat) -> None:  # noqa: F811
+    calls = await tg_chat.press("fb:99999999999999999999:1")
+    assert all("went wrong" not in call.text for call in calls)
+
+
+async def test_a_learner_who_blocked_the_bot_is_not_an_error(
+    tg_chat: Chat,  # noqa: F811
+    api: FakeBotAPI,  # noqa: F811
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    api.fail_next("sendMessage", "403")
+    with caplog.at_level(logging.INFO):
+        await tg_chat.say("what does a plumber do?")
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert any("blocked" in r.getMessage() for r in caplog.records)
+
+
+# --- the terminal ---------------------------------------------------------------------------
+
+
+def test_terminal_numbers_are_stable_unique_and_few(services: Services) -> None:
+    dialogue = services.dialogue
+    first = choices(dialogue.on_text("term:t", "how do i become a vet"))
+    second = choices(dialogue.on_text("term:t", "and where do they work"))
+    for buttons in (first, second):
+        assert len(buttons) <= MAX_CHOICES
+        assert len({b.data for b in buttons}) == len(buttons)
+        assert [b.label for b in buttons][-2:] == ["👍 Helpful", "👎 Not helpful"]
+
+
+def test_terminal_unknown_number_says_so(services: Services) -> None:
+    out = io.StringIO()
+    chat(services.dialogue, stdin=io.StringIO("what does a chef do\n42\n"), stdout=out, user="u")
+    assert "There is no button 42" in out.getvalue()
+
+
+LEARNER_ID = LEARNER
