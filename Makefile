@@ -47,9 +47,11 @@ eval: $(STAMP) ## Evaluate the answer engine on the shared dev set
 benchmark: $(STAMP) ## Speed and memory figures
 	$(PY) scripts/benchmark.py
 
-run: $(STAMP) ## Run the bot (Telegram if TELEGRAM_BOT_TOKEN is set, else a terminal chat)
+run: $(STAMP) ## Run the bot (Telegram if TELEGRAM_BOT_TOKEN is set here or in .env, else a terminal chat)
 	$(PY) scripts/build_index.py --if-stale
-	@if [ -n "$$TELEGRAM_BOT_TOKEN" ]; then $(PY) -m bot run; else \
+	@if [ -z "$$TELEGRAM_BOT_TOKEN" ] && [ -f .env ]; then \
+	  TELEGRAM_BOT_TOKEN=$$(sed -n 's/^TELEGRAM_BOT_TOKEN=//p' .env | tail -1 | tr -d "\"'"); fi; \
+	if [ -n "$$TELEGRAM_BOT_TOKEN" ]; then $(PY) -m bot run; else \
 	  echo "No TELEGRAM_BOT_TOKEN set: opening a terminal chat on the same dialogue engine."; \
 	  echo "To connect Telegram: create a bot with @BotFather, then TELEGRAM_BOT_TOKEN=... make run"; \
 	  $(PY) -m bot chat; fi

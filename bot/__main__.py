@@ -23,10 +23,13 @@ log = logging.getLogger("bot")
 def _cmd_check(settings: Settings, args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
+    from bot.catalog import review_problems
     from bot.guides import load_guides
     from bot.quizzes import load_interest_quiz
+    from bot.readability import grade_level
     from bot.search.intents import load_intents
     from bot.support import load_language, load_support
+    from bot.vocabulary import load_review
 
     knowledge = args.knowledge or settings.knowledge_dir
     catalog = load_catalog(knowledge)
@@ -39,6 +42,18 @@ def _cmd_check(settings: Settings, args: argparse.Namespace) -> int:
         f"{career.path}: {problem}" for career in catalog for problem in content_problems(career)
     ]
     today = datetime.now(UTC).date()
+    review = load_review(knowledge / "review.yaml")
+    warnings += [
+        f"{path}: {problem}"
+        for path, problems in review_problems(catalog, review, today).items()
+        for problem in problems
+    ]
+    for guide in guides:
+        if (today - guide.last_verified).days > review.reverify_after_days:
+            warnings.append(f"{guide.path}: last_verified {guide.last_verified}: re-check")
+    if args.reading:
+        for career in sorted(catalog, key=lambda c: grade_level(c.overview)):
+            print(f"{grade_level(career.overview):5.1f}  {career.id}")
     warnings += [f"{knowledge / 'support.yaml'}: {problem}" for problem in support.stale(today)]
     for warning in warnings:
         print(f"warning: {warning}", file=sys.stderr)
@@ -212,6 +227,27 @@ def _cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_report(settings: Settings, args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from bot.report import parse_since, render
+    from bot.services import build_services
+
+    try:
+        since = parse_since(args.since, datetime.now(UTC))
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    services = build_services(settings)
+    try:
+        dialogue = services.dialogue
+        report = dialogue.report(since, services.search.embedder)
+        print(render(report, args.format, dialogue.titles()), end="")
+    finally:
+        services.close()
+    return 0
+
+
 def _cmd_health(settings: Settings, args: argparse.Namespace) -> int:
     from bot.channels.telegram import HEARTBEAT_FILE
 
@@ -234,6 +270,9 @@ def build_parser() -> argparse.ArgumentParser:
     check = commands.add_parser("check", help="validate knowledge/ and print a summary")
     check.add_argument("--knowledge", type=Path, help="content folder (default: KNOWLEDGE_DIR)")
     check.add_argument("--strict", action="store_true", help="fail on editorial warnings too")
+    check.add_argument(
+        "--reading", action="store_true", help="print each overview's reading level (grade)"
+    )
     check.set_defaults(handler=_cmd_check)
 
     ask = commands.add_parser("ask", help="answer a question as the bot would")
@@ -258,6 +297,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--webhook", action="store_true", help="run PTB's webhook server")
     run.set_defaults(handler=_cmd_run)
 
+    report = commands.add_parser("report", help="what learners asked that we could not serve")
+    report.add_argument("--since", default="7d", help="how far back: 24h, 7d, 2w (default 7d)")
+    report.add_argument("--format", choices=("md", "csv"), default="md")
+    report.set_defaults(handler=_cmd_report)
+
     health = commands.add_parser("health", help="exit 0 if the running bot is alive")
     health.add_argument("--max-age", type=float, default=120.0)
     health.set_defaults(handler=_cmd_health)
@@ -278,7 +322,7 @@ def main(argv: list[str] | None = None) -> int:
         for secret in (settings.telegram_bot_token, settings.webhook_secret)
         if secret is not None
     ]
-    quiet = args.command in ("ask", "eval", "check", "chat", "health")
+    quiet = args.command in ("ask", "eval", "check", "chat", "health", "report")
     configure_logging("WARNING" if quiet else settings.log_level, secrets)
     try:
         result: int = args.handler(settings, args)

@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 
 from bot.content import CatalogError as CatalogError  # re-exported: staff-facing errors
-from bot.vocabulary import Vocabulary, load_vocabulary, vocabulary_path
+from bot.vocabulary import Review, Vocabulary, load_vocabulary, vocabulary_path
 
 SECTION_KINDS = ("overview", "tasks", "requirements", "employment", "getting_started", "study")
 LIST_SECTION_HEADINGS = {
@@ -423,3 +423,35 @@ def content_problems(career: Career) -> list[str]:
     if not 250 <= career.word_count <= 600:
         problems.append(f"{career.word_count} words (250-600 expected)")
     return problems
+
+
+def review_problems(catalog: Catalog, review: Review, today: date) -> dict[Path, list[str]]:
+    """What the counsellor's review cycle asks about: unverified or old facts, stale terms,
+    one-way related links, overviews too hard to read."""
+    from bot.readability import grade_level
+
+    problems: dict[Path, list[str]] = {}
+    linked_from = {
+        career.id: {c.id for c in catalog if career.id in c.related} for career in catalog
+    }
+    for career in catalog:
+        found = problems.setdefault(career.path, [])
+        if career.facets is None:
+            found.append("no facets (subjects, routes, work): lists and comparisons skip it")
+        if career.last_verified is None or not career.sources:
+            found.append("not reviewed yet: add last_verified and sources after checking facts")
+        elif (today - career.last_verified).days > review.reverify_after_days:
+            found.append(f"last_verified {career.last_verified} is over a year old: re-check")
+        text = "\n".join(section.text for section in career.sections.values())
+        for stale in review.stale_terms:
+            if stale.found_in(text):
+                found.append(f"stale term '{stale.term}': {stale.why}")
+        one_way = [other for other in career.related if other not in linked_from[career.id]]
+        if one_way:
+            found.append("related one way only: " + ", ".join(one_way) + " do not link back")
+        grade = grade_level(career.overview)
+        if grade > review.max_overview_grade:
+            found.append(
+                f"overview reads at Grade {grade:g} (at most {review.max_overview_grade:g})"
+            )
+    return {path: found for path, found in problems.items() if found}

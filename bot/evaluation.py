@@ -33,6 +33,7 @@ class Labelled:
     careers_all: tuple[str, ...] = ()
     reply_any: tuple[str, ...] = ()
     scene: bool = False  # sets the scene for the next turn of a dialogue; not scored
+    labelled_ids: frozenset[str] = frozenset()  # careers the labels know about (careers.tsv)
 
 
 @dataclass
@@ -119,6 +120,16 @@ def read_dialogues(path: Path) -> list[Labelled]:
     return items
 
 
+def read_catalogue_ids(path: Path) -> frozenset[str]:
+    """Career ids of careers.tsv beside the labelled files: list precision is measured among
+    suggestions from that catalogue (the bot may know more careers)."""
+    tsv = path.parent / "careers.tsv"
+    if not tsv.is_file():
+        return frozenset()
+    rows = tsv.read_text(encoding="utf-8").splitlines()[1:]
+    return frozenset(row.split("\t")[0] for row in rows if row.strip())
+
+
 def read_kinds(path: Path) -> list[Labelled]:
     """Lines of dev_kinds.jsonl; a `section` line inside a dialogue only sets the scene."""
     items = []
@@ -137,6 +148,7 @@ def read_kinds(path: Path) -> list[Labelled]:
                 careers_none=tuple(raw.get("careers_none") or ()),
                 careers_all=tuple(raw.get("careers_all") or ()),
                 reply_any=tuple(raw.get("reply_any") or ()),
+                labelled_ids=read_catalogue_ids(path),
                 scene=raw.get("kind") == "section" and raw.get("dialogue") is not None,
             )
         )
@@ -207,6 +219,8 @@ def _score_kind(scores: Scores, item: Labelled, answer: Answer, reply: str) -> N
         scores.kind("support_recall").add(right)
     elif item.kind == "list":
         careers = answer.careers
+        if item.labelled_ids:  # careers beyond the labelled catalogue are neither right nor wrong
+            careers = [c for c in careers if c in item.labelled_ids] or careers
         fitting = [c for c in careers if c in item.careers_any]
         right = (
             got == "list"

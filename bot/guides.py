@@ -28,6 +28,9 @@ class GuideMeta(BaseModel):
     aliases: list[str] = Field(min_length=1)
     examples: list[str] = Field(min_length=5)
     related_careers: list[str] = Field(default_factory=list)
+    # Funding questions stay with the guide even when they name a career ("a bursary for
+    # teachers"); other guides give way to the career's own answer.
+    with_careers: bool = False
     last_verified: date
     sources: list[str] = Field(min_length=1)
 
@@ -50,6 +53,7 @@ class Guide:
     aliases: tuple[str, ...]
     examples: tuple[str, ...]
     related_careers: tuple[str, ...]
+    with_careers: bool
     last_verified: date
     sources: tuple[str, ...]
     intro: str
@@ -122,6 +126,7 @@ def parse_guide(path: Path) -> Guide:
         aliases=tuple(meta.aliases),
         examples=tuple(meta.examples),
         related_careers=tuple(meta.related_careers),
+        with_careers=meta.with_careers,
         last_verified=meta.last_verified,
         sources=tuple(meta.sources),
         intro=intro,

@@ -74,3 +74,32 @@ class Uncovered(BaseModel):
 
 def load_uncovered(path: Path) -> Uncovered:
     return load_yaml_model(path, Uncovered) if path.exists() else Uncovered()
+
+
+class StaleTerm(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    term: str = Field(min_length=2)
+    why: str = Field(min_length=5)
+    unless: list[str] = Field(default_factory=list)
+
+    def found_in(self, text: str) -> bool:
+        return any(
+            self.term.lower() in line.lower()
+            and not any(word.lower() in line.lower() for word in self.unless)
+            for line in text.splitlines()
+        )
+
+
+class Review(BaseModel):
+    """knowledge/review.yaml: what `check` flags for the counsellor's review cycle."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    stale_terms: list[StaleTerm] = Field(default_factory=list)
+    reverify_after_days: int = Field(default=365, ge=30)
+    max_overview_grade: float = Field(default=10, ge=4)
+
+
+def load_review(path: Path) -> Review:
+    return load_yaml_model(path, Review) if path.exists() else Review()

@@ -32,7 +32,7 @@ def test_every_profile_has_valid_facets() -> None:
     for career in CATALOG:
         assert career.facets is not None, career.id
         assert career.facets.routes, career.id
-        assert "English" in career.facets.required, career.id
+        assert career.facets.work, career.id
 
 
 def test_facets_agree_with_the_profile_text() -> None:
@@ -268,3 +268,73 @@ async def test_compare_on_telegram_opens_each_career(chat: Chat) -> None:  # noq
     assert "Registered Nurse vs Paramedic" in reply.text
     (opened,) = await chat.press(reply.button("Paramedic"), on=reply)
     assert "Paramedic ·" in opened.text
+
+
+# --- the counsellor's review: corrections stay corrected, lints ------------------------------
+
+CORRECTIONS = [
+    ("veterinarian", r"Bachelor of Veterinary Nursing", r"Diploma in Veterinary Nursing"),
+    ("medical-doctor", r"Limpopo", None),
+    ("medical-doctor", r"Nelson Mandela University", None),
+    ("civil-engineer", None, r"Murray"),
+    ("farm-manager", r"no longer offers its Higher Certificate", None),
+    ("dentist", r"BChD", None),
+    ("dentist", r"BDS", None),
+    ("backend-developer", None, r"phones, laptops"),
+    ("registered-nurse", r"staff nurse", None),
+    ("attorney", r"not allowed to represent anyone at conciliation", None),
+    ("human-resources-practitioner", r"phased out", None),
+    ("social-worker", r"stopped taking new students for its social work scholarship", None),
+    ("electrician", r"NC\(V\)", None),
+    ("plumber", r"Occupational Certificate", None),
+    ("motor-mechanic", r"trade test", None),
+]
+
+
+@pytest.mark.parametrize(("career", "present", "absent"), CORRECTIONS)
+def test_counsellor_corrections_stay_corrected(
+    career: str, present: str | None, absent: str | None
+) -> None:
+    text = "\n".join(s.text for s in CATALOG.get(career).sections.values())
+    if present:
+        assert re.search(present, text), (career, present)
+    if absent:
+        assert not re.search(absent, text), (career, absent)
+
+
+def test_no_stale_terms_in_the_content() -> None:
+    from datetime import date
+
+    from bot.catalog import review_problems
+    from bot.vocabulary import load_review
+
+    review = load_review(KNOWLEDGE / "review.yaml")
+    problems = review_problems(CATALOG, review, date(2026, 11, 27))
+    stale = [
+        f"{path.name}: {p}" for path, found in problems.items() for p in found if "stale" in p
+    ]
+    one_way = [
+        f"{path.name}: {p}" for path, found in problems.items() for p in found if "one way" in p
+    ]
+    assert stale == []
+    assert one_way == []
+
+
+def test_review_flags_stale_terms_one_way_links_and_hard_overviews(tmp_path: Path) -> None:
+    from datetime import date
+
+    from bot.catalog import review_problems
+    from bot.vocabulary import load_review
+
+    knowledge = tmp_path / "knowledge"
+    shutil.copytree(KNOWLEDGE, knowledge)
+    chef = knowledge / "careers" / "chef.md"
+    text = chef.read_text(encoding="utf-8")
+    text = text.replace("## Tasks\n", "## Tasks\n- Study for a BProc at a technikon first.\n", 1)
+    chef.write_text(text, encoding="utf-8")
+    catalog = load_catalog(knowledge)
+    review = load_review(knowledge / "review.yaml")
+    found = review_problems(catalog, review, date(2028, 1, 1))[chef]
+    assert any("stale term 'BProc'" in p for p in found)
+    assert any("stale term 'Technikon'" in p for p in found)
+    assert any("over a year old" in p for p in found)

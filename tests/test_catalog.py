@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -63,9 +64,9 @@ def catalog() -> Catalog:
 # --- the real content -------------------------------------------------------------------------
 
 
-def test_all_fifty_profiles_load(catalog: Catalog) -> None:
-    assert len(catalog) == 50
-    assert len(list(KNOWLEDGE.glob("careers/*.md"))) == 50
+def test_every_profile_loads(catalog: Catalog) -> None:
+    assert len(catalog) >= 80
+    assert len(list(KNOWLEDGE.glob("careers/*.md"))) == len(catalog)
     for career in catalog:
         assert career.path.stem == career.id
         assert set(career.sections) == {"overview", *LIST_SECTION_HEADINGS.values()}
@@ -78,9 +79,9 @@ def test_ids_titles_and_fields_match_the_shared_list(catalog: Catalog) -> None:
         rows = list(csv.DictReader(handle, delimiter="\t"))
     expected = {row["id"]: (row["title"], row["field"]) for row in rows}
     assert len(expected) == len(rows) == 50
-    assert set(catalog.careers) == set(expected)
+    assert set(expected) <= set(catalog.careers)  # the shared list, and careers beyond it
     actual = {career.id: (career.title, career.field) for career in catalog}
-    assert actual == expected
+    assert {career_id: actual[career_id] for career_id in expected} == expected
 
 
 def test_every_profile_passes_the_editorial_rules(catalog: Catalog) -> None:
@@ -462,7 +463,7 @@ def test_check_accepts_the_real_content() -> None:
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert len(lines) == 1
-    assert lines[0].startswith("OK: 50 careers"), lines[0]
+    assert re.match(r"OK: \d{2,3} careers", lines[0]), lines[0]
     assert "warning" not in result.stdout + result.stderr
 
 

@@ -442,7 +442,7 @@ def test_filled_in_draft_is_a_valid_profile(
     shutil.copytree(REPO / "knowledge" / "careers", knowledge / "careers")
     shutil.copy(target, knowledge / "careers" / "backend-developer.md")
     catalog = load_catalog(knowledge)
-    assert len(catalog) == 50
+    assert len(catalog) == len(list((REPO / "knowledge" / "careers").glob("*.md")))
     assert catalog.get("backend-developer").section("tasks").bullets == tuple(SEED_TASKS)
 
 

@@ -153,7 +153,7 @@ async def test_off_topic_and_small_talk(chat: Chat) -> None:
 
 
 async def test_low_confidence_offers_did_you_mean(chat: Chat) -> None:
-    (reply,) = await chat.say("engineer jobs")
+    (reply,) = await chat.say("what does an engineer do")
     assert "Did you mean" in reply.text
     assert reply.buttons[0]["callback_data"].startswith("sec:")
 
@@ -236,7 +236,7 @@ async def test_media_gets_a_text_only_reply(
     [
         ("😀😀😀", "read words best"),
         ("<b>nurse</b> & skills", "Registered Nurse"),
-        ("x" * 5000, "read only the first 500 characters"),
+        ("x" * 5000, "long message"),
         ("Ngifuna ukuba ngudokotela", "English"),
     ],
 )

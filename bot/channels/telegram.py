@@ -13,6 +13,7 @@ import tempfile
 import time
 from collections import defaultdict, deque
 from collections.abc import Callable, Coroutine
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,7 @@ from telegram.ext import Application as PTBApplication
 from telegram.request import BaseRequest
 
 from bot.dialogue.replies import Reply, render_html_messages
+from bot.report import render
 from bot.services import Services
 from bot.storage import queries
 
@@ -206,6 +208,25 @@ async def on_stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await send_reply(update, context, reply)
 
 
+async def on_report(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Admins: the last week's staff report (`python -m bot report` for more)."""
+    services = _services(context)
+    since = datetime.now(UTC) - timedelta(days=7)
+
+    def build() -> str:
+        report = services.dialogue.report(since, services.search.embedder)
+        return render(report, "md", services.dialogue.titles())
+
+    text = await asyncio.to_thread(build)
+    reply = Reply()
+    for line in text.splitlines():
+        if line.startswith("#"):
+            reply.add("title", line.lstrip("# "))
+        elif line.startswith("- "):
+            reply.add("bullet", line[2:])
+    await send_reply(update, context, reply)
+
+
 async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     message = update.effective_message
     key = user_key(update)
@@ -347,6 +368,7 @@ def build_application(
     if settings.admin_user_ids:
         admins = filters.User(user_id=settings.admin_user_ids)
         application.add_handler(CommandHandler("stats", on_stats, filters=private & admins))
+        application.add_handler(CommandHandler("report", on_report, filters=private & admins))
     application.add_handler(
         MessageHandler(
             private & filters.UpdateType.MESSAGE & filters.TEXT & ~filters.COMMAND, on_text

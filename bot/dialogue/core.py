@@ -10,6 +10,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -18,6 +19,8 @@ from bot.dialogue import actions, compose
 from bot.dialogue.flows import FlowRunner
 from bot.dialogue.replies import Button, Reply
 from bot.dialogue.turn import take_turn
+from bot.report import Report, group_by_meaning
+from bot.search.embedder import Embedder
 from bot.search.engine import SearchServices
 from bot.search.ranker import LIST_PAGE, Context
 from bot.storage import queries
@@ -154,6 +157,9 @@ class Dialogue:
             section=answer.section,
             confidence=answer.confidence,
             latency_ms=latency_ms,
+            topic=answer.guide or answer.intent
+            if answer.outcome in ("uncovered", "support", "guide")
+            else None,
         )
         reply = turn.reply
         stored: dict[str, Any] | None = None  # a list stays in reach for "the second one"
@@ -185,6 +191,21 @@ class Dialogue:
             latency_ms,
         )
         return reply
+
+    def report(self, since: datetime, embedder: Embedder | None = None) -> Report:
+        """The staff report's figures; `embedder` groups unanswered questions by meaning."""
+        with self.sessions() as session:
+            rows = queries.report_rows(session, since=since)
+        return Report(
+            since=since,
+            uncovered=rows["uncovered"],
+            unserved=group_by_meaning(rows["unserved"], embedder),
+            disliked=rows["disliked"],
+            support=rows["support"],
+        )
+
+    def titles(self) -> dict[str, str]:
+        return {career.id: career.title for career in self.catalog}
 
     def stats(self) -> Reply:
         """Usage figures for staff (Telegram shows this to ADMIN_USER_IDS only)."""

@@ -198,7 +198,8 @@ def take_turn(
     else:
         known = _referred(reading, known) or known
         model_question = search.distress.language.expand(normalise(question))
-        answer, reply = _one_career(
+        both = _two_parts(search, ranker or search.ranker, model_question, known)
+        answer, reply = both or _one_career(
             search, ranker or search.ranker, model_question, known, reading
         )
         understood = _other_language_word(search, reading, answer)
@@ -213,10 +214,11 @@ def take_turn(
         aside = search.distress.content.aside(distress.topic)
         if aside:
             reply.blocks.insert(0, Block("note", aside))
-    if answer.outcome == "answer" and answer.career:
-        second = _second_part(search, ranker or search.ranker, question, answer)
-        if second is not None:
-            reply.blocks += second.blocks  # "what does a dentist do and where do i study it?"
+    if len(cleaned) > max_chars:
+        notice = (
+            "That was a long message, so I read the parts that name a career or ask something."
+        )
+        reply.blocks.insert(0, Block("note", notice))
     return Turn(answer, reply, next_context(answer, known), question)
 
 
@@ -245,13 +247,28 @@ def _focus(search: SearchServices, text: str, max_chars: int) -> str:
     return " ".join(s for _, s in sorted(kept)) or text[-max_chars:]
 
 
-def _second_part(
-    search: SearchServices, ranker: Ranker, question: str, first: Answer
-) -> Reply | None:
-    """The other section of a two-part question about the same career, if there is one."""
+def _two_parts(
+    search: SearchServices, ranker: Ranker, question: str, context: Context
+) -> tuple[Answer, Reply] | None:
+    """ "what does a dentist do and where do i study it?": both sections, in one reply."""
     parts = [p.strip() for p in PART_BREAK.split(question) if len(p.strip().split()) >= 2]
     if len(parts) < 2:
         return None
+    first = ranker.answer(parts[0], context)
+    if first.outcome != "answer" or first.career is None or first.section is None:
+        return None
+    second = ranker.answer(parts[1], Context(career=first.career))
+    if (
+        second.outcome != "answer"
+        or second.career != first.career
+        or second.section is None
+        or second.section == first.section
+        or min(first.confidence, second.confidence) < 0.4
+    ):
+        return None
+    reply = compose.answer_reply(search.catalog, first)
+    reply.blocks += compose.section_reply(search.catalog, first.career, second.section).blocks
+    return first, reply
     context = Context(career=first.career, section=None)
     for part in parts[1:]:
         other = ranker.answer(part, context)

@@ -60,6 +60,7 @@ class Reading:
     no_work: set[str] = field(default_factory=set)
     fields: set[str] = field(default_factory=set)
     named: list[str] = field(default_factory=list)  # careers asked about, in order
+    named_only_by_facet: set[str] = field(default_factory=set)  # "law": a field and an alias
     excluded: set[str] = field(default_factory=set)  # careers ruled out ("besides nurse")
     list_cue: bool = False
     compare_cue: bool = False
@@ -212,6 +213,8 @@ class Across:
             t in ("that", "this", "it", "them", "those") for t in tokens
         )
         for mention in self._mentions(tokens):
+            if set(range(mention.start, mention.end)) <= taken:
+                reading.named_only_by_facet.add(mention.career)
             if _negated(tokens, mention.start, negations):
                 reading.excluded.add(mention.career)
             elif mention.career not in reading.named:
@@ -295,7 +298,7 @@ class Across:
     def plan(self, text: str, reading: Reading, context_career: str | None) -> Plan | None:
         named = reading.named
         career_words = bool(CAREER_WORDS & set(reading.tokens))
-        if reading.list_cue and career_words and len(named) == 1 and reading.has_facets:
+        if reading.list_cue and career_words and set(named) <= reading.named_only_by_facet:
             named = []  # "careers in law", "i'm good at accounting": a field, not one career
         if reading.list_cue and named and OTHER_WORDS & set(reading.tokens):
             reading.excluded |= set(named)  # "is med possible, or what else can i do"
@@ -312,6 +315,8 @@ class Across:
         ):
             return Plan("compare", (str(context_career), named[0]), aspect=self.aspect(reading))
         guide = self._guide_by_name(reading.tokens)
+        if guide is not None and named and not self.guides.get(guide).with_careers:
+            guide = None  # "study to be a plumber at a TVET college": the plumber's study
         if reading.list_cue and not named and (guide is None or career_words):
             return Plan("list")
         if reading.list_cue and reading.similar and context_career in self.catalog:

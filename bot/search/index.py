@@ -77,10 +77,17 @@ def career_names(catalog: Catalog) -> dict[str, tuple[str, ...]]:
     then sees an ambiguous name and the answer offers the other careers as alternatives.
     """
     names = {}
+    explicit = {
+        name: career.id
+        for career in catalog
+        for name in (career.title.lower(), career.id.replace("-", " "), *career.aliases)
+    }
     for career in catalog:
         found = [career.title.lower(), career.id.replace("-", " "), *career.aliases]
-        if len(career.title.split()) > 1:
-            found.append(career.title.lower().split()[-1])
+        head = career.title.lower().split()[-1]
+        # "mechanic" is the motor mechanic's own alias: then it is not also the diesel one's.
+        if len(career.title.split()) > 1 and explicit.get(head, career.id) == career.id:
+            found.append(head)
         names[career.id] = tuple(dict.fromkeys(found))
     return names
 

@@ -41,10 +41,27 @@ def make_engine(url: str) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(connection):  # type: ignore[no-untyped-def]
-            connection.exec_driver_sql("BEGIN")
+            # IMMEDIATE takes the write lock up front: concurrent writers wait their turn
+            # (up to `timeout`) instead of failing with "database is locked" at their first
+            # write after a read.
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    # A database that stops answering must not hang every learner: connect and statement
+    # timeouts, and TCP keepalives that notice a dead peer.
+    return create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_timeout=10,
+        connect_args={
+            "connect_timeout": 5,
+            "options": "-c statement_timeout=15000 -c idle_in_transaction_session_timeout=30000",
+            "keepalives": 1,
+            "keepalives_idle": 10,
+            "keepalives_interval": 5,
+            "keepalives_count": 3,
+        },
+    )
 
 
 def alembic_config(url: str) -> Config:

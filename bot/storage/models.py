@@ -55,6 +55,8 @@ class QuestionLog(Base):
     section: Mapped[str | None] = mapped_column(String(32))
     confidence: Mapped[float] = mapped_column(Float, default=0.0)
     latency_ms: Mapped[float] = mapped_column(Float, default=0.0)
+    # A missing career's name, a guide id or a support topic: what the staff report groups by.
+    topic: Mapped[str | None] = mapped_column(String(64))
 
 
 class Feedback(Base):

@@ -20,6 +20,8 @@ from bot.storage.models import (
     utcnow,
 )
 
+PROCESSED_IDS_HOURS = 48
+
 
 def touch_user(session: Session, *, user_key: str) -> User:
     user = session.get(User, user_key)
@@ -66,8 +68,10 @@ def log_question(
     section: str | None,
     confidence: float,
     latency_ms: float,
+    topic: str | None = None,
 ) -> int:
     entry = QuestionLog(
+        topic=topic[:64] if topic else None,
         user_key=user_key,
         question=question,
         outcome=outcome,
@@ -116,7 +120,9 @@ def delete_old_questions(
 ) -> int:
     cutoff = (now or utcnow()) - timedelta(days=older_than_days)
     result = session.execute(delete(QuestionLog).where(QuestionLog.asked_at < cutoff))
-    session.execute(delete(ProcessedUpdate).where(ProcessedUpdate.processed_at < cutoff))
+    # Telegram redelivers an update for at most 24 hours: ids older than two days can go.
+    seen_cutoff = (now or utcnow()) - timedelta(hours=PROCESSED_IDS_HOURS)
+    session.execute(delete(ProcessedUpdate).where(ProcessedUpdate.processed_at < seen_cutoff))
     return int(getattr(result, "rowcount", 0) or 0)
 
 
@@ -234,3 +240,38 @@ def _median(values: Sequence[float]) -> float:
     return float(
         ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
     )
+
+
+def report_rows(session: Session, *, since: datetime) -> dict[str, Any]:
+    """What learners asked that the bot could not serve, since a moment (for the staff report)."""
+    recent = QuestionLog.asked_at >= since
+    uncovered = session.execute(
+        select(QuestionLog.topic, func.count())
+        .where(recent, QuestionLog.outcome == "uncovered")
+        .group_by(QuestionLog.topic)
+        .order_by(func.count().desc(), QuestionLog.topic)
+    ).all()
+    unserved = session.scalars(
+        select(QuestionLog.question).where(
+            recent, QuestionLog.outcome.in_(("decline", "clarify")), QuestionLog.question != ""
+        )
+    ).all()
+    disliked = session.execute(
+        select(QuestionLog.career, QuestionLog.section, func.count())
+        .join(Feedback, Feedback.question_id == QuestionLog.id)
+        .where(recent, Feedback.helpful.is_(False))
+        .group_by(QuestionLog.career, QuestionLog.section)
+        .order_by(func.count().desc())
+    ).all()
+    support = session.execute(
+        select(QuestionLog.topic, func.count())
+        .where(recent, QuestionLog.outcome == "support")
+        .group_by(QuestionLog.topic)
+        .order_by(func.count().desc())
+    ).all()
+    return {
+        "uncovered": [(str(name), int(n)) for name, n in uncovered],
+        "unserved": [str(text) for text in unserved],
+        "disliked": [(str(c), str(s), int(n)) for c, s, n in disliked],
+        "support": [(str(topic), int(n)) for topic, n in support],
+    }
