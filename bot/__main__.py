@@ -14,7 +14,7 @@ from bot.catalog import CatalogError, content_problems, load_catalog
 
 if TYPE_CHECKING:
     from bot.dialogue.turn import Turn
-from bot.search.index import IndexError_
+from bot.search.index import IndexProblem
 from bot.settings import Settings, SettingsError, load_settings
 
 log = logging.getLogger("bot")
@@ -29,7 +29,7 @@ def _cmd_check(settings: Settings, args: argparse.Namespace) -> int:
     from bot.readability import grade_level
     from bot.search.intents import load_intents
     from bot.support import load_language, load_support
-    from bot.vocabulary import load_review
+    from bot.vocabulary import load_glossary, load_review, load_uncovered, load_vocabulary
 
     knowledge = args.knowledge or settings.knowledge_dir
     catalog = load_catalog(knowledge)
@@ -43,6 +43,9 @@ def _cmd_check(settings: Settings, args: argparse.Namespace) -> int:
     ]
     today = datetime.now(UTC).date()
     review = load_review(knowledge / "review.yaml")
+    glossary = load_glossary(knowledge / "glossary.yaml")
+    load_uncovered(knowledge / "uncovered.yaml")
+    load_vocabulary(knowledge / "vocabulary.yaml")
     warnings += [
         f"{path}: {problem}"
         for path, problems in review_problems(catalog, review, today).items()
@@ -65,7 +68,7 @@ def _cmd_check(settings: Settings, args: argparse.Namespace) -> int:
         f"{words} words; {len(guides)} guides; {sum(map(len, intents.values()))} intent examples; "
         f"{len(quiz.statements)} quiz statements; {len(support.helplines)} help lines, "
         f"{distress_examples} distress examples in {len(support.topics)} topics; "
-        f"{len(language.shorthand)} shorthand words"
+        f"{len(language.shorthand)} shorthand words; {len(glossary.abbreviations)} abbreviations"
         + (f"; {len(warnings)} warnings" if warnings else "")
     )
     return 1 if warnings and args.strict else 0
@@ -327,11 +330,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         result: int = args.handler(settings, args)
         return result
-    except (CatalogError, IndexError_) as error:
+    except (CatalogError, IndexProblem) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `python -m bot ask ... | head`: the reader left, nothing to report
+        return 0
 
 
 if __name__ == "__main__":

@@ -77,6 +77,12 @@ class Route:
         places = " or ".join(PLACE_LABELS.get(place, place) for place in self.at)
         return f"{LEVEL_LABELS.get(self.level, self.level)} at {places}: about {years} to qualify"
 
+    def short(self) -> str:
+        """For a list's one-line reason: "apprenticeship or learnership (TVET college,
+        employer), about 3 years"."""
+        places = ", ".join(SHORT_PLACES.get(place, place) for place in self.at)
+        return f"{SHORT_LEVELS.get(self.level, self.level)} ({places}), about {self.years:g} years"
+
 
 @dataclass(frozen=True)
 class Facets:
@@ -101,8 +107,25 @@ LEVEL_LABELS = {
     "degree": "Degree",
     "diploma": "Diploma",
     "higher_certificate": "Higher Certificate",
+    "ncv": "National Certificate (Vocational) (NC(V))",
     "occupational": "Occupational certificate, apprenticeship or learnership",
     "on_the_job": "Training on the job",
+}
+SHORT_LEVELS = {
+    "degree": "degree",
+    "diploma": "diploma",
+    "higher_certificate": "higher certificate",
+    "ncv": "NC(V)",
+    "occupational": "apprenticeship or learnership",
+    "on_the_job": "training on the job",
+}
+SHORT_PLACES = {
+    "university": "university",
+    "tvet_college": "TVET college",
+    "private_college": "private college",
+    "public_college": "public college",
+    "employer": "employer",
+    "online": "online",
 }
 PLACE_LABELS = {
     "university": "a university",

@@ -27,6 +27,24 @@ class Services:
     def close(self) -> None:
         self.engine.dispose()
 
+    def index_changed(self) -> bool:
+        live = (self.settings.index_dir / "current").resolve()
+        return live.exists() and live != self.search.index.path
+
+    def reload_search(self) -> SearchServices:
+        """Load the index staff just rebuilt and swap it in, without a restart. The old build
+        stays on disk (the builder keeps the previous one) for turns still reading it."""
+        search = open_search(
+            self.settings.knowledge_dir,
+            self.settings.index_dir,
+            embedder=self.search.embedder,
+            warm=False,
+        )
+        search.ranker.answer("what does a nurse do")  # warm the new parts before learners do
+        self.search = search
+        self.dialogue.use_search(search)
+        return search
+
 
 def build_services(
     settings: Settings, *, embedder: Embedder | None = None, search: SearchServices | None = None

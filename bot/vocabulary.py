@@ -4,6 +4,7 @@ with it."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -103,3 +104,25 @@ class Review(BaseModel):
 
 def load_review(path: Path) -> Review:
     return load_yaml_model(path, Review) if path.exists() else Review()
+
+
+class Glossary(BaseModel):
+    """knowledge/glossary.yaml: abbreviations and what they stand for."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    abbreviations: dict[str, str] = Field(default_factory=dict)
+
+    def unexplained(self, text: str) -> list[str]:
+        """Abbreviations used in `text` whose meaning the text does not give in brackets."""
+        found = []
+        for short, meaning in self.abbreviations.items():
+            used = re.search(rf"(?<![A-Za-z]){re.escape(short)}(?![A-Za-z])", text)
+            spelled = f"({short})" in text or meaning.split(",")[0] in text
+            if used and not spelled:
+                found.append(short)
+        return found
+
+
+def load_glossary(path: Path) -> Glossary:
+    return load_yaml_model(path, Glossary) if path.exists() else Glossary()

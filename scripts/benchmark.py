@@ -27,7 +27,7 @@ from typing import Any, TypeVar
 from bot.catalog import CatalogError
 from bot.search.embedder import Embedder, ModelMissingError
 from bot.search.engine import open_search
-from bot.search.index import IndexError_, build_index
+from bot.search.index import IndexProblem, build_index
 from bot.search.ranker import Context, Ranker
 from bot.settings import SettingsError, load_settings
 
@@ -292,7 +292,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--threads must be at least 1")
     try:
         figures = run(args)
-    except (SettingsError, CatalogError, IndexError_, ModelMissingError) as error:
+    except (SettingsError, CatalogError, IndexProblem, ModelMissingError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     print(json.dumps(figures, indent=2) if args.json else report(figures))

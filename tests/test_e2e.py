@@ -88,7 +88,7 @@ def test_learner_conversation_over_http(api: FakeBotAPI, bot: BotProcess) -> Non
     assert welcome.params["parse_mode"] == "HTML"
 
     mark = api.mark()
-    api.send_text(LEARNER, "what does a plumber do?")
+    api.send_text(LEARNER, "what does a plumber do every day?")
     answer = api.reply_to(LEARNER, after=mark, contains="Plumber · Tasks")
 
     mark = api.mark()

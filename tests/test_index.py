@@ -20,7 +20,9 @@ import pytest
 
 import bot.search.index as index_module
 from bot.catalog import SECTION_KINDS, SECTION_TITLES, CatalogError, load_catalog
+from bot.dialogue.replies import render_plain
 from bot.search.embedder import MAX_TOKENS, MODEL_NAME, Embedder, Vectors
+from bot.search.engine import SearchServices, open_search
 from bot.search.index import (
     INDEX_FORMAT,
     IndexCorruptError,
@@ -356,3 +358,39 @@ def test_damaged_index_is_reported_as_corrupt(
     assert "direct cause" not in report
     # The session index itself is untouched.
     assert load_index(index_dir, KNOWLEDGE, model_name=embedder.name).rows
+
+
+def test_a_running_bot_picks_up_a_new_build_without_a_restart(
+    tmp_path: Path, index_dir: Path, search: SearchServices, sqlite_url: str
+) -> None:
+    from bot.search.index import _point_current_at
+    from bot.services import build_services
+    from bot.settings import Settings
+
+    live = tmp_path / "index"
+    shutil.copytree(index_dir, live, symlinks=True)
+    settings = Settings(
+        database_url=sqlite_url,
+        index_dir=live,
+        knowledge_dir=KNOWLEDGE,
+        _env_file=None,  # type: ignore[call-arg]
+    )
+    services = build_services(
+        settings, search=open_search(KNOWLEDGE, live, embedder=search.embedder)
+    )
+    try:
+        assert not services.index_changed()
+        old = services.search.index.path
+        # Staff rebuild: a new build appears beside the old one and `current` moves to it.
+        new = live / "builds" / "29991231T000000000000"
+        shutil.copytree(old, new)
+        _point_current_at(live, new)
+        assert services.index_changed()
+        services.reload_search()
+        assert services.search.index.path == new.resolve()
+        assert services.dialogue.search is services.search
+        assert old.exists()  # a build in use is never deleted under a reader
+        reply = services.dialogue.on_text("tg:reload", "what does a plumber do")
+        assert "Plumber" in render_plain(reply)
+    finally:
+        services.close()

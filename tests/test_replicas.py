@@ -66,9 +66,10 @@ async def test_one_conversation_across_two_replicas(
     (question,) = await on_second.say("/quiz")
     (next_question,) = await on_first.press(question.button("Like"), on=question)
     assert "Question 2 of 30" in next_question.text
-    assert await on_second.press(question.button("Like"), on=question) == []  # a double press
+    (again,) = await on_second.press(question.button("Like"), on=question)  # a double press
+    assert "Question 2 of 30" in again.text  # counted once; the current question is shown
     toasts = [c.params.get("text") for c in api.calls if c.method == "answerCallbackQuery"]
-    assert toasts[-1] == "Already counted."
+    assert toasts[-1].startswith("Already counted")
 
     # Telegram retrying the same update to the other replica: answered once.
     update = {"update_id": 99_001, "message": on_first.message("what does a chef do")}

@@ -95,7 +95,7 @@ def test_best_matching_bullets_are_highlighted(search: SearchServices) -> None:
 
 
 def test_alternatives_are_ranked_and_exclude_the_answer(search: SearchServices) -> None:
-    answer = search.ranker.answer("engineering")
+    answer = search.ranker.answer("what does an engineer do")
     assert answer.outcome == "answer"
     pairs = [(a.career, a.section) for a in answer.alternatives]
     assert (answer.career, answer.section) not in pairs

@@ -83,3 +83,16 @@ def test_long_replies_are_split_under_telegrams_limit_without_breaking_tags() ->
     for message in messages:
         assert message.count("<b>") == message.count("</b>")
         assert "& " not in message.replace("&amp; ", "")
+
+
+def test_tests_cannot_reach_the_network() -> None:
+    """pytest-socket (pyproject addopts): only this machine is reachable from a test."""
+    import socket
+
+    from pytest_socket import SocketConnectBlockedError
+
+    with (
+        pytest.warns(UserWarning, match="192.0.2.1"),
+        pytest.raises(SocketConnectBlockedError),
+    ):
+        socket.create_connection(("192.0.2.1", 80), 1)

@@ -120,7 +120,7 @@ async def test_help_lists_examples_and_commands(chat: Chat) -> None:
 
 
 async def test_question_gets_section_with_buttons_then_button_and_follow_up(chat: Chat) -> None:
-    (answer,) = await chat.say("what does a plumber do?")
+    (answer,) = await chat.say("what does a plumber do every day?")
     assert "<b>Plumber · Tasks</b>" in answer.text
     assert len(answer.text) < 4096
     assert {"Overview", "Requirements", "Employment", "Getting started", "Study"} <= set(

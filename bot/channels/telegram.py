@@ -13,7 +13,6 @@ import tempfile
 import time
 from collections import defaultdict, deque
 from collections.abc import Callable, Coroutine
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +21,7 @@ from telegram import (
     BotCommand,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    LinkPreviewOptions,
     Message,
     Update,
 )
@@ -34,6 +34,7 @@ from telegram.ext import (
     CallbackQueryHandler,
     CommandHandler,
     ContextTypes,
+    Defaults,
     MessageHandler,
     TypeHandler,
     filters,
@@ -41,25 +42,16 @@ from telegram.ext import (
 from telegram.ext import Application as PTBApplication
 from telegram.request import BaseRequest
 
+from bot.catalog import CatalogError
+from bot.dialogue.commands import COMMANDS, learner_commands
 from bot.dialogue.replies import Reply, render_html_messages
-from bot.report import render
+from bot.search.index import IndexProblem
 from bot.services import Services
 from bot.storage import queries
 
 log = logging.getLogger(__name__)
 
 Application = PTBApplication[Any, Any, Any, Any, Any, Any]
-COMMANDS = ("start", "help", "careers", "quiz", "ready", "cancel", "privacy", "forget")
-COMMAND_HELP = {
-    "start": "Welcome and what I can do",
-    "help": "Examples and commands",
-    "careers": "Browse careers by field",
-    "quiz": "Interest quiz that suggests careers",
-    "ready": "Readiness check for a career",
-    "cancel": "Stop a quiz or check",
-    "privacy": "What I store",
-    "forget": "Delete everything I stored about you",
-}
 APOLOGY = "Sorry, something went wrong on my side. Please try again in a moment."
 # Only what the bot handles: other update types would cost a database write each for nothing.
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
@@ -155,7 +147,7 @@ async def send_reply(update: Update, context: ContextTypes.DEFAULT_TYPE, reply: 
     target = query.message if query is not None else None
     if reply.replace and isinstance(target, Message) and len(messages) == 1:
         try:
-            await target.edit_text(messages[0], parse_mode=ParseMode.HTML, reply_markup=markup)
+            await target.edit_text(messages[0], reply_markup=markup)
             return
         except BadRequest as error:
             if "not modified" in str(error).lower():
@@ -166,9 +158,7 @@ async def send_reply(update: Update, context: ContextTypes.DEFAULT_TYPE, reply: 
         await context.bot.send_message(
             chat.id,
             text,
-            parse_mode=ParseMode.HTML,
             reply_markup=markup if last else None,
-            disable_web_page_preview=True,
         )
 
 
@@ -203,27 +193,15 @@ async def on_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     await send_reply(update, context, reply)
 
 
-async def on_stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    reply = await asyncio.to_thread(_services(context).dialogue.stats)
-    await send_reply(update, context, reply)
-
-
-async def on_report(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Admins: the last week's staff report (`python -m bot report` for more)."""
-    services = _services(context)
-    since = datetime.now(UTC) - timedelta(days=7)
-
-    def build() -> str:
-        report = services.dialogue.report(since, services.search.embedder)
-        return render(report, "md", services.dialogue.titles())
-
-    text = await asyncio.to_thread(build)
-    reply = Reply()
-    for line in text.splitlines():
-        if line.startswith("#"):
-            reply.add("title", line.lstrip("# "))
-        elif line.startswith("- "):
-            reply.add("bullet", line[2:])
+async def on_staff_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/stats and /report, registered only for ADMIN_USER_IDS."""
+    message = update.effective_message
+    key = user_key(update)
+    if message is None or message.text is None or key is None:
+        return
+    command = message.text.split(maxsplit=1)[0].lstrip("/").split("@")[0]
+    dialogue = _services(context).dialogue
+    reply = await asyncio.to_thread(dialogue.on_command, key, command, "", staff=True)
     await send_reply(update, context, reply)
 
 
@@ -312,6 +290,19 @@ async def purge_old_questions(context: ContextTypes.DEFAULT_TYPE) -> None:
         log.info("retention: deleted %d old question log entries", deleted)
 
 
+async def reload_index(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Pick up a build staff made with `make index`, within seconds, without a restart."""
+    services = _services(context)
+    if not services.index_changed():
+        return
+    try:
+        search = await asyncio.to_thread(services.reload_search)
+    except (CatalogError, IndexProblem) as error:  # keep answering with the build we have
+        log.warning("new index not loaded, still using %s: %s", services.search.index.path, error)
+        return
+    log.info("index reloaded: now using %s", search.index.path)
+
+
 async def heartbeat(context: ContextTypes.DEFAULT_TYPE) -> None:
     with contextlib.suppress(OSError):
         await asyncio.to_thread(HEARTBEAT_FILE.write_text, str(time.time()))
@@ -320,11 +311,12 @@ async def heartbeat(context: ContextTypes.DEFAULT_TYPE) -> None:
 async def post_init(application: Application) -> None:
     with contextlib.suppress(TelegramError):
         await application.bot.set_my_commands(
-            [BotCommand(name, COMMAND_HELP[name]) for name in COMMANDS]
+            [BotCommand(c.name, c.summary) for c in learner_commands()]
         )
     if application.job_queue is not None:
         application.job_queue.run_repeating(purge_old_questions, interval=6 * 3600, first=5)
         application.job_queue.run_repeating(heartbeat, interval=30, first=0)
+        application.job_queue.run_repeating(reload_index, interval=5, first=5)
     log.info("bot @%s is ready", application.bot.username)
 
 
@@ -342,6 +334,13 @@ def build_application(
         raise ValueError("TELEGRAM_BOT_TOKEN is not set")
     builder = (
         ApplicationBuilder()
+        # Every reply is HTML from our own renderer, without link previews.
+        .defaults(
+            Defaults(
+                parse_mode=ParseMode.HTML,
+                link_preview_options=LinkPreviewOptions(is_disabled=True),
+            )
+        )
         .token(settings.telegram_bot_token.get_secret_value())
         .base_url(settings.telegram_base_url)
         .base_file_url(settings.telegram_base_file_url)
@@ -363,12 +362,16 @@ def build_application(
     private = filters.ChatType.PRIVATE
     application.add_handler(TypeHandler(Update, drop_duplicates), group=-1)
     application.add_handler(
-        CommandHandler(list(COMMANDS), on_command, filters=private & filters.UpdateType.MESSAGE)
+        CommandHandler(
+            [c.name for c in learner_commands()],
+            on_command,
+            filters=private & filters.UpdateType.MESSAGE,
+        )
     )
     if settings.admin_user_ids:
         admins = filters.User(user_id=settings.admin_user_ids)
-        application.add_handler(CommandHandler("stats", on_stats, filters=private & admins))
-        application.add_handler(CommandHandler("report", on_report, filters=private & admins))
+        staff = [c.name for c in COMMANDS if c.staff]
+        application.add_handler(CommandHandler(staff, on_staff_command, filters=private & admins))
     application.add_handler(
         MessageHandler(
             private & filters.UpdateType.MESSAGE & filters.TEXT & ~filters.COMMAND, on_text

@@ -92,11 +92,10 @@ def chat(
             continue
         if text.isdigit() and buttons:
             reply = dialogue.on_action(key, buttons[int(text) - 1].data)
-        elif text == "/stats":  # the terminal is staff's own machine
-            reply = dialogue.stats()
         elif text.startswith("/"):
             command, _, argument = text[1:].partition(" ")
-            reply = dialogue.on_command(key, command, argument)
+            # The terminal is staff's own machine: staff commands work here.
+            reply = dialogue.on_command(key, command, argument, staff=True)
         else:
             reply = dialogue.on_text(key, text)
         if reply.blocks or reply.buttons:

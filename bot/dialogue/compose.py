@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.catalog import SECTION_KINDS, SECTION_SHORT_LABELS, SECTION_TITLES, Catalog
 from bot.dialogue import actions
+from bot.dialogue.commands import learner_commands
 from bot.dialogue.replies import Button, Reply
 from bot.guides import Guide
 from bot.search.across import facet_lines
@@ -22,22 +23,24 @@ FIELDS_PER_PAGE = 12
 
 def menu_row() -> list[Button]:
     return [
-        Button("🔎 Browse careers", actions.browse_fields()),
-        Button("🧭 Interest quiz", "quiz:start"),
+        Button("🔎 Browse careers", actions.BrowseFields().encode()),
+        Button("🧭 Interest quiz", actions.FlowStep("quiz", "start").encode()),
     ]
 
 
 def section_buttons(catalog: Catalog, career_id: str, current: str | None) -> list[list[Button]]:
     others = [
-        Button(SECTION_SHORT_LABELS[kind], actions.show_section(career_id, kind))
+        Button(SECTION_SHORT_LABELS[kind], actions.ShowSection(career_id, kind).encode())
         for kind in SECTION_KINDS
         if kind != current
     ]
     rows = [others[i : i + 3] for i in range(0, len(others), 3)]
-    rows.append([Button("✅ Am I ready?", f"rdy:go:{career_id}")])
+    rows.append(
+        [Button("✅ Am I ready?", actions.FlowStep("rdy", "go", career=career_id).encode())]
+    )
     career = catalog.get(career_id)
     related = [
-        Button(f"↗ {catalog.get(other).title}", actions.show_section(other, "overview"))
+        Button(f"↗ {catalog.get(other).title}", actions.ShowSection(other, "overview").encode())
         for other in career.related[:3]
     ]
     rows += [related[i : i + 2] for i in range(0, len(related), 2)]
@@ -87,7 +90,7 @@ def answer_reply(catalog: Catalog, answer: Answer) -> Reply:
                 [
                     Button(
                         f"{catalog.get(alt.career).title}: {SECTION_SHORT_LABELS[alt.section]}",
-                        actions.show_section(alt.career, alt.section),
+                        actions.ShowSection(alt.career, alt.section).encode(),
                     )
                     for alt in close
                 ],
@@ -152,16 +155,16 @@ def list_reply(
         title = catalog.get(career_id).title
         reply.add("bullet", f"{title} – {reason}" if reason else title)
     buttons = [
-        Button(catalog.get(career_id).title, actions.show_section(career_id, "overview"))
+        Button(catalog.get(career_id).title, actions.ShowSection(career_id, "overview").encode())
         for career_id, _ in shown
     ]
     for i in range(0, len(buttons), 2):
         reply.row(*buttons[i : i + 2])
     more = []
     if start + LIST_PAGE < len(careers):
-        more.append(Button("More ▶", actions.more_careers(page + 1)))
+        more.append(Button("More ▶", actions.MoreCareers(page + 1).encode()))
     if offer_quiz:
-        more.append(Button("🧭 Interest quiz", "quiz:start"))
+        more.append(Button("🧭 Interest quiz", actions.FlowStep("quiz", "start").encode()))
     reply.row(*more)
     if page == 0:
         reply.add(
@@ -178,7 +181,9 @@ def uncovered_reply(catalog: Catalog, name: str, near: list[str]) -> Reply:
         for career_id in near:
             reply.add("bullet", catalog.get(career_id).title)
     reply.add("note", "The team sees which careers learners ask for, to add the missing ones.")
-    buttons = [Button(catalog.get(c).title, actions.show_section(c, "overview")) for c in near]
+    buttons = [
+        Button(catalog.get(c).title, actions.ShowSection(c, "overview").encode()) for c in near
+    ]
     reply.row(*buttons[:3])
     return reply.row(*menu_row())
 
@@ -223,7 +228,7 @@ def compare_reply(catalog: Catalog, careers: list[str], aspect: str) -> Reply:
         *(
             Button(
                 f"{catalog.get(c).title}: {SECTION_SHORT_LABELS[section]}",
-                actions.show_section(c, section),
+                actions.ShowSection(c, section).encode(),
             )
             for c in careers
         )
@@ -284,7 +289,7 @@ def support_reply(content: SupportContent, topic_name: str) -> Reply:
     reply.add("text", texts.talk_to)
     reply.add("text", texts.closing)
     if topic.level == "stress":
-        reply.row(Button("💬 Back to my career question", "menu:ask"))
+        reply.row(Button("💬 Back to my career question", actions.AskPrompt().encode()))
     return reply
 
 
@@ -320,7 +325,7 @@ def welcome_reply(catalog: Catalog) -> Reply:
         "where to study. I can also suggest careers with a short interest quiz.",
     )
     reply.add("note", "Type /help for examples and commands.")
-    reply.row(Button("💬 Ask a question", "menu:ask"))
+    reply.row(Button("💬 Ask a question", actions.AskPrompt().encode()))
     return reply.row(*menu_row())
 
 
@@ -338,16 +343,8 @@ def help_reply() -> Reply:
         reply.add("bullet", example)
     reply.add("text", "Follow-ups work too: “and what must I study?”, “what about a dentist?”")
     reply.add("title", "Commands")
-    for line in (
-        "/careers – browse careers by field",
-        "/quiz – interest quiz that suggests careers",
-        "/ready CAREER – check how ready you are for a career",
-        "/cancel – stop a quiz or check",
-        "/privacy – what I store and for how long",
-        "/forget – delete everything I stored about you",
-        "/help – this message",
-    ):
-        reply.add("bullet", line)
+    for command in learner_commands():
+        reply.add("bullet", command.usage)
     return reply.row(*menu_row())
 
 
@@ -357,12 +354,14 @@ def fields_reply(catalog: Catalog, page: int = 0) -> Reply:
     start = max(0, page) * FIELDS_PER_PAGE
     shown = list(enumerate(names))[start : start + FIELDS_PER_PAGE]
     buttons = [
-        Button(f"{name} ({len(catalog.fields[name])})", actions.browse_field(number))
+        Button(f"{name} ({len(catalog.fields[name])})", actions.BrowseField(number).encode())
         for number, name in shown
     ]
     for i in range(0, len(buttons), 2):
         reply.row(*buttons[i : i + 2])
-    reply.row(*_pager(page, len(names), FIELDS_PER_PAGE, actions.browse_fields))
+    reply.row(
+        *_pager(page, len(names), FIELDS_PER_PAGE, lambda p: actions.BrowseFields(p).encode())
+    )
     return reply
 
 
@@ -377,15 +376,18 @@ def field_reply(catalog: Catalog, field_number: int, page: int = 0) -> Reply:
     reply = Reply().add("title", name)
     reply.add("text", f"Careers {page + 1}/{pages} – tap one to read about it:")
     shown = careers[page * CAREERS_PER_PAGE : (page + 1) * CAREERS_PER_PAGE]
-    buttons = [Button(c.title, actions.show_section(c.id, "overview")) for c in shown]
+    buttons = [Button(c.title, actions.ShowSection(c.id, "overview").encode()) for c in shown]
     for i in range(0, len(buttons), 2):
         reply.row(*buttons[i : i + 2])
     reply.row(
         *_pager(
-            page, len(careers), CAREERS_PER_PAGE, lambda p: actions.browse_field(field_number, p)
+            page,
+            len(careers),
+            CAREERS_PER_PAGE,
+            lambda p: actions.BrowseField(field_number, p).encode(),
         )
     )
-    reply.row(Button("⬅ All fields", actions.browse_fields()))
+    reply.row(Button("⬅ All fields", actions.BrowseFields().encode()))
     return reply
 
 

@@ -10,16 +10,18 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.catalog import Catalog
 from bot.dialogue import actions, compose
+from bot.dialogue.commands import BY_NAME
 from bot.dialogue.flows import FlowRunner
 from bot.dialogue.replies import Button, Reply
 from bot.dialogue.turn import take_turn
-from bot.report import Report, group_by_meaning
+from bot.report import Report, group_by_meaning, render
 from bot.search.embedder import Embedder
 from bot.search.engine import SearchServices
 from bot.search.ranker import LIST_PAGE, Context
@@ -35,9 +37,6 @@ PRIVACY_TEXT = (
     "If you tell me you are going through something hard, I never store what you wrote: I only "
     "count that I showed help numbers, so staff know how often they are needed."
 )
-
-
-MAX_ROW_ID = 2**31  # callback data is untrusted: ids beyond this can't exist
 
 
 @dataclass
@@ -56,10 +55,18 @@ class Dialogue:
         settings: DialogueSettings | None = None,
     ) -> None:
         self.search = search
-        self.catalog = search.catalog
         self.sessions = sessions
         self.flows = flows
         self.settings = settings or DialogueSettings()
+
+    @property
+    def catalog(self) -> Catalog:
+        return self.search.catalog
+
+    def use_search(self, search: SearchServices) -> None:
+        """Swap in a freshly loaded index; a turn already running keeps the one it started with."""
+        self.search = search
+        self.flows.search = search
 
     # ------------------------------------------------------------------ entry points
     def on_text(self, user_key: str, text: str) -> Reply:
@@ -77,7 +84,10 @@ class Dialogue:
                 reply.row(paused)
             return reply
 
-    def on_command(self, user_key: str, command: str, argument: str = "") -> Reply:
+    def on_command(
+        self, user_key: str, command: str, argument: str = "", *, staff: bool = False
+    ) -> Reply:
+        """`staff`: the caller may use staff commands (Telegram admins, the terminal)."""
         command = command.lower().lstrip("/")
         handlers: dict[str, Callable[[Session, str, str], Reply]] = {
             "start": lambda s, u, a: compose.welcome_reply(self.catalog),
@@ -88,46 +98,46 @@ class Dialogue:
             "quiz": self.flows.start_quiz,
             "ready": self.flows.start_readiness,
             "cancel": self.flows.cancel,
+            "stats": lambda s, u, a: self.stats(),
+            "report": lambda s, u, a: self.report_reply(),
         }
-        handler = handlers.get(command)
-        if handler is None:
+        known = BY_NAME.get(command)
+        if known is None or (known.staff and not staff):
             return Reply().add("text", f"I don't know /{command}. Try /help.")
+        handler = handlers[known.name]
         with self.sessions.begin() as session:
             if command != "forget":
                 queries.touch_user(session, user_key=user_key)
             return handler(session, user_key, argument.strip())
 
     def on_action(self, user_key: str, data: str) -> Reply:
-        verb, args = actions.parse(data)
+        action = actions.decode(data)
         with self.sessions.begin() as session:
-            if verb == "fgt":
-                return self._forget(session, user_key, args[0] if args else "")
+            if isinstance(action, actions.Forget):
+                return self._forget(session, user_key, action.choice)
             queries.touch_user(session, user_key=user_key)
-            if verb in ("quiz", "rdy"):
-                return self.flows.on_action(session, user_key, verb, args)
-            if verb == "sec" and len(args) == 2:
-                career, section = args[0], actions.CODE_SECTIONS.get(args[1])
-                if career in self.catalog and section:
+            match action:
+                case actions.FlowStep():
+                    return self.flows.on_action(session, user_key, action)
+                case actions.ShowSection(career, section) if career in self.catalog:
                     queries.set_context(session, user_key=user_key, career=career, section=section)
-                    reply = compose.section_reply(self.catalog, career, section)
-                    reply.replace = True
-                    return reply
-            elif verb == "fls":
-                return self._replacing(compose.fields_reply(self.catalog, _int(args, 0)))
-            elif verb == "fld":
-                return self._replacing(
-                    compose.field_reply(self.catalog, _int(args, 0), _int(args, 1))
-                )
-            elif verb == "fb" and len(args) == 2 and 0 < _int(args, 0) < MAX_ROW_ID:
-                # only a learner's own answer can be rated; a forged id changes nothing
-                counted = queries.record_feedback(
-                    session, user_key=user_key, question_id=_int(args, 0), helpful=args[1] == "1"
-                )
-                return Reply(toast="Thanks for the feedback!" if counted else "Already noted 👍")
-            elif verb == "more":
-                return self._more(session, user_key, _int(args, 0))
-            elif verb == "menu" and args[:1] == ["ask"]:
-                return compose.ask_prompt_reply()
+                    return self._replacing(compose.section_reply(self.catalog, career, section))
+                case actions.BrowseFields(page):
+                    return self._replacing(compose.fields_reply(self.catalog, page))
+                case actions.BrowseField(field, page):
+                    return self._replacing(compose.field_reply(self.catalog, field, page))
+                case actions.Rate(question, helpful):
+                    # Only a learner's own answer can be rated; a forged id changes nothing.
+                    counted = queries.record_feedback(
+                        session, user_key=user_key, question_id=question, helpful=helpful
+                    )
+                    return Reply(
+                        toast="Thanks for the feedback!" if counted else "Already noted 👍"
+                    )
+                case actions.MoreCareers(page):
+                    return self._more(session, user_key, page)
+                case actions.AskPrompt():
+                    return compose.ask_prompt_reply()
             return Reply(toast="That button is out of date.").add(
                 "text", "That button no longer works. Ask me a question or use /help."
             )
@@ -179,8 +189,8 @@ class Dialogue:
             )
         if answer.outcome in ("answer", "list", "compare", "guide"):
             reply.row(
-                Button("👍 Helpful", actions.feedback(question_id, True)),
-                Button("👎 Not helpful", actions.feedback(question_id, False)),
+                Button("👍 Helpful", actions.Rate(question_id, True).encode()),
+                Button("👎 Not helpful", actions.Rate(question_id, False).encode()),
             )
         log.info(
             "answered outcome=%s career=%s section=%s confidence=%.2f in %.0f ms",
@@ -204,6 +214,18 @@ class Dialogue:
             support=rows["support"],
         )
 
+    def report_reply(self, days: int = 7) -> Reply:
+        """The staff report as a chat message (the last week, questions grouped by meaning)."""
+        since = datetime.now(UTC) - timedelta(days=days)
+        text = render(self.report(since, self.search.embedder), "md", self.titles())
+        reply = Reply()
+        for line in text.splitlines():
+            if line.startswith("#"):
+                reply.add("title", line.lstrip("# "))
+            elif line.startswith("- "):
+                reply.add("bullet", line[2:])
+        return reply
+
     def titles(self) -> dict[str, str]:
         return {career.id: career.title for career in self.catalog}
 
@@ -226,7 +248,7 @@ class Dialogue:
     def _privacy(self) -> Reply:
         reply = Reply().add("title", "Your privacy")
         reply.add("text", PRIVACY_TEXT.format(days=self.settings.retention_days))
-        return reply.row(Button("🗑 Delete my data", "fgt:ask"))
+        return reply.row(Button("🗑 Delete my data", actions.Forget("ask").encode()))
 
     def _confirm_forget(self) -> Reply:
         reply = Reply().add(
@@ -234,7 +256,10 @@ class Dialogue:
             "This deletes everything I stored about you: questions, feedback, quiz answers and "
             "results, and our conversation context. Are you sure?",
         )
-        return reply.row(Button("Yes, delete it", "fgt:yes"), Button("No, keep it", "fgt:no"))
+        return reply.row(
+            Button("Yes, delete it", actions.Forget("yes").encode()),
+            Button("No, keep it", actions.Forget("no").encode()),
+        )
 
     def _forget(self, session: Session, user_key: str, choice: str) -> Reply:
         if choice == "ask":
@@ -262,10 +287,3 @@ class Dialogue:
     def _replacing(reply: Reply) -> Reply:
         reply.replace = True
         return reply
-
-
-def _int(args: list[str], position: int) -> int:
-    try:
-        return int(args[position])
-    except (IndexError, ValueError):
-        return 0

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from bot.catalog import RIASEC_LETTERS, Catalog
 from bot.dialogue import actions
+from bot.dialogue.actions import Flow, FlowStep
 from bot.dialogue.replies import Button, Reply
 from bot.quizzes import InterestQuizContent
 from bot.search.engine import SearchServices
@@ -98,18 +99,24 @@ def score_interests(
 class FlowRunner:
     def __init__(self, *, search: SearchServices, quiz: InterestQuizContent) -> None:
         self.search = search
-        self.catalog = search.catalog
         self.quiz = quiz
 
     # ------------------------------------------------------------------ shared entry points
+
+    @property
+    def catalog(self) -> Catalog:
+        return self.search.catalog
+
     def paused(self, session: Session, user_key: str) -> Button | None:
         """A button back into a flow the learner left to ask something, if there is one."""
         if queries.get_flow(session, user_key=user_key, kind=QUIZ) is not None:
-            return Button("▶ Resume the interest quiz", "quiz:resume")
+            return Button("▶ Resume the interest quiz", FlowStep("quiz", "resume").encode())
         state = queries.get_flow(session, user_key=user_key, kind=READY)
         if state is not None and state.career in self.catalog:
             title = self.catalog.get(str(state.career)).title
-            return Button(f"▶ Resume the readiness check ({title})", "rdy:resume")
+            return Button(
+                f"▶ Resume the readiness check ({title})", FlowStep("rdy", "resume").encode()
+            )
         return None
 
     def cancel(self, session: Session, user_key: str, _argument: str = "") -> Reply:
@@ -135,29 +142,30 @@ class FlowRunner:
         meaning = self.search.distress.language.flow_answer(text)
         if meaning is None:
             return None
-        for kind, flow, keys in (
+        flows: tuple[tuple[str, Flow, dict[str, str]], ...] = (
             (QUIZ, "quiz", {"yes": "like", "unsure": "unsure", "no": "dislike"}),
             (READY, "rdy", {"yes": "y", "unsure": "s", "no": "n"}),
-        ):
+        )
+        for kind, flow, keys in flows:
             state = queries.get_flow(session, user_key=user_key, kind=kind)
             if state is None:
                 continue
-            position = str(state.position)
+            run, position = state.run_id, state.position
             if meaning == "stop":
-                args = ["x", state.run_id]
+                step = FlowStep(flow, "x", run)
             elif meaning == "back":
-                args = ["b", state.run_id, position]
+                step = FlowStep(flow, "b", run, position)
             else:
-                args = ["a", state.run_id, position, keys[meaning]]
-            reply = self.on_action(session, user_key, flow, args)
+                step = FlowStep(flow, "a", run, position, choice=keys[meaning])
+            reply = self.on_action(session, user_key, step)
             reply.replace = False  # a typed answer gets a new message, not an edit
             return reply
         return None
 
-    def on_action(self, session: Session, user_key: str, verb: str, args: list[str]) -> Reply:
-        if verb == "quiz":
-            return self._quiz_action(session, user_key, args)
-        return self._ready_action(session, user_key, args)
+    def on_action(self, session: Session, user_key: str, step: FlowStep) -> Reply:
+        if step.flow == "quiz":
+            return self._quiz_action(session, user_key, step)
+        return self._ready_action(session, user_key, step)
 
     # ------------------------------------------------------------------ interest quiz
     def start_quiz(self, session: Session, user_key: str, _argument: str = "") -> Reply:
@@ -169,15 +177,16 @@ class FlowRunner:
                 f"{len(self.quiz.statements)} answered). Carry on where you stopped?",
             )
             return reply.row(
-                Button("▶ Resume", "quiz:resume"),
-                Button("↻ Start over", "quiz:new"),
-                Button("✖ Cancel", "quiz:x"),
+                Button("▶ Resume", FlowStep("quiz", "resume").encode()),
+                Button("↻ Start over", FlowStep("quiz", "new").encode()),
+                Button("✖ Cancel", FlowStep("quiz", "x").encode()),
             )
         last = queries.last_flow_result(session, user_key=user_key, kind=QUIZ)
         if last is not None:
             reply = Reply().add("text", "You've taken the interest quiz before.")
             return reply.row(
-                Button("📋 Show my last result", "quiz:last"), Button("↻ Retake", "quiz:new")
+                Button("📋 Show my last result", FlowStep("quiz", "last").encode()),
+                Button("↻ Retake", FlowStep("quiz", "new").encode()),
             )
         return self._quiz_begin(session, user_key)
 
@@ -204,8 +213,8 @@ class FlowRunner:
             replace=replace,
         )
 
-    def _quiz_action(self, session: Session, user_key: str, args: list[str]) -> Reply:
-        step = args[0] if args else ""
+    def _quiz_action(self, session: Session, user_key: str, action: FlowStep) -> Reply:
+        step = action.verb
         if step == "start":
             return self.start_quiz(session, user_key)
         if step == "new":
@@ -219,11 +228,12 @@ class FlowRunner:
         state = queries.get_flow(session, user_key=user_key, kind=QUIZ)
         if step == "resume" and state is not None:
             return self._quiz_question(state.run_id, state.position)
-        run = args[1] if len(args) > 1 else ""
+        run = action.run
         if state is None or state.run_id != run:
             if run and queries.flow_result_exists(session, user_key=user_key, run_id=run):
                 return Reply(toast="That quiz is already finished.").row(
-                    Button("📋 Show my result", "quiz:last"), Button("↻ Retake", "quiz:new")
+                    Button("📋 Show my result", FlowStep("quiz", "last").encode()),
+                    Button("↻ Retake", FlowStep("quiz", "new").encode()),
                 )
             return self._quiz_ended()
         if step == "x":
@@ -234,11 +244,15 @@ class FlowRunner:
             user_key,
             QUIZ,
             state,
-            args,
+            action,
             total=len(self.quiz.statements),
             answer_key=lambda position: self.quiz.statements[position].id,
             choices={option.key for option in self.quiz.answers},
         )
+        if outcome is ALREADY_COUNTED:
+            again = self._quiz_question(run, state.position)
+            again.toast = outcome.toast
+            return again
         if isinstance(outcome, Reply):
             return outcome
         if outcome.finished:
@@ -258,7 +272,7 @@ class FlowRunner:
         reply = Reply(toast="This quiz has ended.").add(
             "text", "This quiz has ended (or was deleted). Start a new one?"
         )
-        return reply.row(Button("🧭 Start the quiz", "quiz:new"))
+        return reply.row(Button("🧭 Start the quiz", FlowStep("quiz", "new").encode()))
 
     def _interest_result_reply(self, result: InterestResult) -> Reply:
         reply = Reply(replace=True).add("title", "Your interest quiz result")
@@ -270,8 +284,8 @@ class FlowRunner:
                 "the quiz again, or browse careers and ask me about any that sound interesting.",
             )
             return reply.row(
-                Button("↻ Retake", "quiz:new"),
-                Button("🔎 Browse careers", actions.browse_fields()),
+                Button("↻ Retake", FlowStep("quiz", "new").encode()),
+                Button("🔎 Browse careers", actions.BrowseFields().encode()),
             )
         reply.add("text", "Your strongest interest types:")
         for letter in result.top_types:
@@ -285,10 +299,12 @@ class FlowRunner:
             career = self.catalog.get(career_id)
             because = f" – because you liked: {'; '.join(w.lower() for w in why)}" if why else ""
             reply.add("bullet", f"{career.title}{because}")
-            buttons.append(Button(career.title, actions.show_section(career_id, "overview")))
+            buttons.append(
+                Button(career.title, actions.ShowSection(career_id, "overview").encode())
+            )
         for i in range(0, len(buttons), 2):
             reply.row(*buttons[i : i + 2])
-        return reply.row(Button("↻ Retake the quiz", "quiz:new"))
+        return reply.row(Button("↻ Retake the quiz", FlowStep("quiz", "new").encode()))
 
     # ------------------------------------------------------------------ readiness check
     def start_readiness(self, session: Session, user_key: str, argument: str = "") -> Reply:
@@ -301,6 +317,18 @@ class FlowRunner:
                 f"I don't know the career “{argument}”. " if argument else ""
             ) + "Which career should I check? For example: /ready nurse or /ready electrician"
             return Reply().add("text", text)
+        state = queries.get_flow(session, user_key=user_key, kind=READY)
+        if state is not None and state.career == career_id:  # e.g. after a crash: nothing lost
+            title = self.catalog.get(career_id).title
+            reply = Reply().add(
+                "text",
+                f"You have a readiness check for {title} in progress ({state.position} "
+                "answered). Carry on where you stopped?",
+            )
+            return reply.row(
+                Button("▶ Resume", FlowStep("rdy", "resume").encode()),
+                Button("↻ Start over", FlowStep("rdy", "go", career=career_id).encode()),
+            )
         return self._ready_begin(session, user_key, career_id)
 
     def _resolve_career(self, argument: str) -> str | None:
@@ -348,14 +376,14 @@ class FlowRunner:
             replace=replace,
         )
 
-    def _ready_action(self, session: Session, user_key: str, args: list[str]) -> Reply:
-        step = args[0] if args else ""
-        if step == "go" and len(args) > 1 and args[1] in self.catalog:
-            return self._ready_begin(session, user_key, args[1])
+    def _ready_action(self, session: Session, user_key: str, action: FlowStep) -> Reply:
+        step = action.verb
+        if step == "go" and action.career in self.catalog:
+            return self._ready_begin(session, user_key, action.career)
         state = queries.get_flow(session, user_key=user_key, kind=READY)
         if step == "resume" and state is not None and state.career in self.catalog:
             return self._ready_question(state.run_id, str(state.career), state.position)
-        run = args[1] if len(args) > 1 else ""
+        run = action.run
         if state is None or state.run_id != run or state.career not in self.catalog:
             reply = Reply(toast="This check has ended.").add(
                 "text", "This readiness check has ended. Start it again with /ready CAREER."
@@ -371,11 +399,15 @@ class FlowRunner:
             user_key,
             READY,
             state,
-            args,
+            action,
             total=len(requirements),
             answer_key=str,
             choices=set(READY_WORDS),
         )
+        if outcome is ALREADY_COUNTED:
+            again = self._ready_question(run, career_id, state.position)
+            again.toast = outcome.toast
+            return again
         if isinstance(outcome, Reply):
             return outcome
         if not outcome.finished:
@@ -457,10 +489,10 @@ class FlowRunner:
         for step in plan["steps"]:
             reply.add("bullet", step["step"])
         reply.row(
-            Button("Getting started", actions.show_section(career_id, "getting_started")),
-            Button("Study", actions.show_section(career_id, "study")),
+            Button("Getting started", actions.ShowSection(career_id, "getting_started").encode()),
+            Button("Study", actions.ShowSection(career_id, "study").encode()),
         )
-        return reply.row(Button("↻ Check again", f"rdy:go:{career_id}"))
+        return reply.row(Button("↻ Check again", FlowStep("rdy", "go", career=career_id).encode()))
 
 
 STAGES = (  # checked in this order; a step's stage is the first whose words it uses
@@ -481,6 +513,10 @@ def _stage(step: str) -> int:
     return 1
 
 
+# A second press of a counted answer (or a press after a lost reply): show where the learner is.
+ALREADY_COUNTED = Reply(toast="Already counted – here is your current question.")
+
+
 @dataclass
 class StepOutcome:
     position: int
@@ -493,24 +529,24 @@ def _advance(
     user_key: str,
     kind: str,
     state: FlowState,
-    args: list[str],
+    action: FlowStep,
     *,
     total: int,
     answer_key: Callable[[int], str],
     choices: set[str],
 ) -> StepOutcome | Reply:
-    """Apply a Back or an answer button (`<step>:<run>:<position>[:<choice>]`) to a flow.
+    """Apply a Back or an answer button to a flow.
 
     A button for another position (a double press, or an old message) changes nothing. The new
     state is committed with the update, so the flow survives restarts and other replicas.
     """
-    step, position = (args[0] if args else ""), _int(args, 2)
+    step, position = action.verb, action.position
     if position != state.position:
-        return Reply(toast="Already counted.")
+        return ALREADY_COUNTED
     if step == "b":
         position, answers = max(0, position - 1), dict(state.answers)
     else:
-        choice = args[3] if len(args) > 3 else ""
+        choice = action.choice
         if step != "a" or choice not in choices:
             return Reply(toast="That button is out of date.")
         answers = {**state.answers, answer_key(position): choice}
@@ -531,7 +567,7 @@ def _advance(
 
 
 def _question(
-    flow: str,
+    flow: Flow,
     run: str,
     position: int,
     *,
@@ -545,15 +581,13 @@ def _question(
     The run id and position travel in every button, so an old or repeated press is recognised.
     """
     reply = Reply(replace=replace).add("note", note).add("text", text)
-    reply.row(*(Button(label, f"{flow}:a:{run}:{position}:{key}") for key, label in options))
-    navigation = [Button("✖ Cancel", f"{flow}:x:{run}")]
+    reply.row(
+        *(
+            Button(label, FlowStep(flow, "a", run, position, choice=key).encode())
+            for key, label in options
+        )
+    )
+    navigation = [Button("✖ Cancel", FlowStep(flow, "x", run).encode())]
     if position > 0:
-        navigation.insert(0, Button("◀ Back", f"{flow}:b:{run}:{position}"))
+        navigation.insert(0, Button("◀ Back", FlowStep(flow, "b", run, position).encode()))
     return reply.row(*navigation)
-
-
-def _int(args: list[str], position: int) -> int:
-    try:
-        return int(args[position])
-    except (IndexError, ValueError):
-        return -1

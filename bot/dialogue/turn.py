@@ -156,6 +156,19 @@ def _across(
     return answer, reply
 
 
+def explain_words(search: SearchServices, reply: Reply) -> None:
+    """A "Words:" note for abbreviations the reply uses without spelling them out."""
+    if reply.support:
+        return  # care first: nothing extra in a message to a learner in distress
+    text = "\n".join(block.text for block in reply.blocks)
+    missing = search.glossary.unexplained(text)
+    if missing:
+        meanings = search.glossary.abbreviations
+        reply.add(
+            "note", "Words: " + "; ".join(f"{short} = {meanings[short]}" for short in missing)
+        )
+
+
 def take_turn(
     search: SearchServices,
     text: str,
@@ -219,6 +232,7 @@ def take_turn(
             "That was a long message, so I read the parts that name a career or ask something."
         )
         reply.blocks.insert(0, Block("note", notice))
+    explain_words(search, reply)
     return Turn(answer, reply, next_context(answer, known), question)
 
 

@@ -43,6 +43,7 @@ class AcrossWeights:
     fit_min: float = 0.3  # a suggestion without a facet must be at least this close in meaning
     guide_min: float = 0.65  # closeness to a guide's examples that makes it a guide question
     guide_over_section: float = 0.05  # ...and this much closer than to any career question
+    route_fit: float = 0.5  # a career whose main route is what was asked beats a side route
 
 
 @dataclass
@@ -61,6 +62,7 @@ class Reading:
     fields: set[str] = field(default_factory=set)
     named: list[str] = field(default_factory=list)  # careers asked about, in order
     named_only_by_facet: set[str] = field(default_factory=set)  # "law": a field and an alias
+    only_facets: bool = False  # the message is nothing but facet words: "engineering", "animals"
     excluded: set[str] = field(default_factory=set)  # careers ruled out ("besides nurse")
     list_cue: bool = False
     compare_cue: bool = False
@@ -221,6 +223,8 @@ class Across:
                 reading.named.append(mention.career)
         reading.named = [c for c in reading.named if c not in reading.excluded]
         reading.aspect_words = set(tokens)
+        content = [i for i, t in enumerate(tokens) if t not in STOPWORDS]
+        reading.only_facets = bool(content) and set(content) <= taken
         return reading
 
     @staticmethod
@@ -328,6 +332,8 @@ class Across:
             return Plan("guide", guide=guide)
         if not named and reading.everything:
             return Plan("list")
+        if reading.only_facets and set(named) <= reading.named_only_by_facet:
+            return Plan("list")  # "engineering", "animals", "law": the careers there
         if (
             not named
             and reading.fields
@@ -413,6 +419,7 @@ class Across:
                 score += w.meaning * closeness[0]
             else:
                 score = w.facet * len(reasons) + w.meaning * closeness[0]
+                score += w.route_fit * _route_fit(career, reading)
                 if not reasons and closeness[0] < w.fit_min:
                     continue
             if reading.tokens_ask_about_entry and career.facets is not None:
@@ -478,7 +485,7 @@ class Across:
             if not routes:
                 return False, []
         if reading.places or reading.no_places or reading.levels:
-            reasons.append(min(routes, key=lambda r: r.years).describe())
+            reasons.append(min(routes, key=lambda r: r.years).short())
         if reading.work:
             matched_work = sorted(reading.work & set(facets.work))
             in_field = bool(reading.fields) and career.field in reading.fields
@@ -515,6 +522,20 @@ WORK_LABELS = {
     "with_the_public": "with people",
     "from_home": "from home at times",
 }
+
+
+def _route_fit(career: Career, reading: Reading) -> float:
+    """How fully a career's routes fit "without university" or "at a TVET college": all of them,
+    or its main (first) one, count more than one side route."""
+    if career.facets is None or not (reading.no_places or reading.places or reading.levels):
+        return 0.0
+    routes = career.facets.routes
+    avoid = all(not set(r.at) & reading.no_places for r in routes) if reading.no_places else True
+    main = routes[0]
+    wanted = (not reading.places or bool(set(main.at) & reading.places)) and (
+        not reading.levels or main.level in reading.levels
+    )
+    return float(avoid) * 0.5 + float(wanted) * 0.5
 
 
 def _negated(tokens: list[str], start: int, negations: Iterable[tuple[str, ...]]) -> bool:

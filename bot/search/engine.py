@@ -16,7 +16,7 @@ from bot.search.names import NameMatcher
 from bot.search.ranker import Mode, Ranker
 from bot.search.text import words
 from bot.support import load_language, load_support
-from bot.vocabulary import Uncovered, load_uncovered, load_vocabulary
+from bot.vocabulary import Glossary, Uncovered, load_glossary, load_uncovered, load_vocabulary
 
 
 @dataclass
@@ -28,6 +28,7 @@ class SearchServices:
     ranker: Ranker
     distress: DistressDetector
     across: Across
+    glossary: Glossary
 
     def with_mode(self, mode: Mode) -> Ranker:
         """Another ranker over the same loaded parts (the baselines in `eval`)."""
@@ -48,7 +49,7 @@ def open_search(
     warm: bool = True,
     threads: int | None = None,
 ) -> SearchServices:
-    """Load everything or fail with a CatalogError / IndexError_ that says what to run."""
+    """Load everything or fail with a CatalogError / IndexProblem that says what to run."""
     catalog = load_catalog(knowledge_dir)
     guides = load_guides(knowledge_dir, catalog)
     support = load_support(knowledge_dir / "support.yaml")
@@ -82,6 +83,7 @@ def open_search(
         ranker=ranker,
         distress=distress,
         across=across,
+        glossary=load_glossary(knowledge_dir / "glossary.yaml"),
     )
 
 

@@ -30,19 +30,19 @@ INDEX_FORMAT = 1
 ROW_KINDS = ("name", "section", "bullet", "example")
 
 
-class IndexError_(Exception):
+class IndexProblem(Exception):
     """Base for index problems; the message tells staff what to run."""
 
 
-class IndexMissingError(IndexError_):
+class IndexMissingError(IndexProblem):
     pass
 
 
-class IndexStaleError(IndexError_):
+class IndexStaleError(IndexProblem):
     pass
 
 
-class IndexCorruptError(IndexError_):
+class IndexCorruptError(IndexProblem):
     pass
 
 
@@ -257,7 +257,7 @@ def read_manifest(index_dir: Path, build: Path | None = None) -> dict[str, Any]:
 def index_is_fresh(index_dir: Path, knowledge_dir: Path) -> bool:
     try:
         manifest = read_manifest(index_dir)
-    except IndexError_:
+    except IndexProblem:
         return False
     return bool(
         manifest.get("format") == INDEX_FORMAT

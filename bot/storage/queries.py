@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime, timedelta
+from statistics import median
 from typing import Any
 
 from sqlalchemy import delete, func, select
@@ -217,6 +217,7 @@ def usage_stats(session: Session, *, days: int = 7) -> dict[str, Any]:
         .order_by(func.count().desc(), recent.c.career)
         .limit(5)
     ).all()
+    latencies = session.scalars(select(recent.c.latency_ms)).all()
     helpful: dict[bool, int] = dict(
         session.execute(select(Feedback.helpful, func.count()).group_by(Feedback.helpful)).all()
     )
@@ -225,21 +226,11 @@ def usage_stats(session: Session, *, days: int = 7) -> dict[str, Any]:
         "learners": int(session.scalar(select(func.count()).select_from(User)) or 0),
         "questions": int(sum(outcomes.values())),
         "outcomes": {str(k): int(v) for k, v in outcomes.items()},
-        "median_latency_ms": _median(session.scalars(select(recent.c.latency_ms)).all()),
+        "median_latency_ms": float(median(latencies)) if latencies else 0.0,
         "top_careers": [(str(c), int(n)) for c, n in top_careers],
         "helpful": int(helpful.get(True, 0)),
         "not_helpful": int(helpful.get(False, 0)),
     }
-
-
-def _median(values: Sequence[float]) -> float:
-    ordered = sorted(values)
-    if not ordered:
-        return 0.0
-    middle = len(ordered) // 2
-    return float(
-        ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
-    )
 
 
 def report_rows(session: Session, *, since: datetime) -> dict[str, Any]:
