@@ -57,8 +57,8 @@ def test_another_language_is_answered_in_english_and_says_so(search: SearchServi
 @pytest.mark.parametrize(
     ("question", "name"),
     [
-        ("how do i become a flight attendant", "flight attendant"),
-        ("forensic scientist", "forensic scientist"),
+        ("how do i become an astronaut", "astronaut"),
+        ("private investigator", "private investigator"),
         ("tattoo artist", "tattoo artist"),
         ("i want to become a zookeeper one day", "zookeeper"),
     ],
@@ -74,11 +74,11 @@ def test_a_career_we_lack_is_named_back_never_answered_as_another(
 
 
 def test_requests_for_missing_careers_are_logged_for_staff(services: Services) -> None:
-    services.dialogue.on_text("tg:41", "how do i become a flight attendant")
+    services.dialogue.on_text("tg:41", "how do i become an astronaut")
     with services.sessions() as session:
         row = session.scalars(select(QuestionLog)).one()
     assert row.outcome == "uncovered"
-    assert "flight attendant" in row.question
+    assert "astronaut" in row.question
 
 
 # --- long and two-part messages -------------------------------------------------------------
@@ -213,8 +213,8 @@ def test_staff_report_lists_what_learners_missed(services: Services) -> None:
     from bot.report import render
 
     dialogue = services.dialogue
-    dialogue.on_text("tg:51", "how do i become a flight attendant")
-    dialogue.on_text("tg:52", "how do i become a flight attendant?")
+    dialogue.on_text("tg:51", "how do i become an astronaut")
+    dialogue.on_text("tg:52", "how do i become an astronaut?")
     dialogue.on_text("tg:51", "who won the rugby last night")
     dialogue.on_text("tg:53", "i want to kill myself")
     answered = dialogue.on_text("tg:54", "what does a plumber do every day")
@@ -222,17 +222,17 @@ def test_staff_report_lists_what_learners_missed(services: Services) -> None:
     dialogue.on_action("tg:54", thumbs_down.data)
 
     report = dialogue.report(datetime.now(UTC) - timedelta(days=1), services.search.embedder)
-    assert report.uncovered == [("flight attendant", 2)]
+    assert report.uncovered == [("astronaut", 2)]
     assert ("plumber", "tasks", 1) in report.disliked
     assert report.support == [("suicide", 1)]
     assert any("rugby" in question for question, _ in report.unserved)
     text = render(report, "md", dialogue.titles())
-    assert "2 × flight attendant" in text
+    assert "2 × astronaut" in text
     assert "Plumber · tasks" in text
     assert "kill myself" not in text  # never the words of a learner in distress
     csv_text = render(report, "csv", dialogue.titles())
     assert csv_text.splitlines()[0] == "what,item,count"
-    assert "missing career,flight attendant,2" in csv_text
+    assert "missing career,astronaut,2" in csv_text
 
 
 def test_report_since_is_validated() -> None:

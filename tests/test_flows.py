@@ -215,3 +215,25 @@ def test_ready_again_offers_to_resume_the_check_in_progress(services: Services) 
     assert "in progress (1 answered)" in render_plain(again)
     resumed = press(dialogue, USER, again, "▶ Resume")
     assert "2 of" in render_plain(resumed)
+
+
+def test_quiz_matches_spread_over_the_catalogue(search: SearchServices) -> None:
+    """Every order of three interest types gets its five careers; together they reach most of
+    the catalogue, and learners who lead with E (Persuader) get careers with E in their code."""
+    import itertools
+
+    quiz = load_interest_quiz(KNOWLEDGE / "quizzes" / "interests.yaml")
+    reached: set[str] = set()
+    for order in itertools.permutations("RIASEC", 3):
+        liked = {order[0]: "1234", order[1]: "123", order[2]: "12"}
+        answers = {
+            s.id: "like" if s.id[-1] in liked.get(s.type, "") else "dislike"
+            for s in quiz.statements
+        }
+        result = score_interests(quiz, search.catalog, answers)
+        careers = [career_id for career_id, _ in result.careers]
+        assert len(careers) == 5
+        reached |= set(careers)
+        if order[0] == "E":
+            assert any("E" in search.catalog.get(c).riasec for c in careers), order
+    assert len(reached) >= 0.6 * len(search.catalog)

@@ -153,7 +153,7 @@ async def test_off_topic_and_small_talk(chat: Chat) -> None:
 
 
 async def test_low_confidence_offers_did_you_mean(chat: Chat) -> None:
-    (reply,) = await chat.say("what does an engineer do")
+    (reply,) = await chat.say("what does a therapist do")
     assert "Did you mean" in reply.text
     assert reply.buttons[0]["callback_data"].startswith("sec:")
 

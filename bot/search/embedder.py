@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,8 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 MAX_TOKENS = 256
+CACHE_SIZE = 512  # recent single texts kept (a few hundred KB)
+CACHE_BATCH_MAX = 16  # bigger batches (index builds, start-up) are not cached
 
 Vectors = npt.NDArray[np.float32]
 
@@ -61,9 +64,32 @@ class Embedder:
             self._model.get_sentence_embedding_dimension
         )
         self.dimension = int(dimension_of())
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
+        self._recent: OrderedDict[str, Vectors] = OrderedDict()
 
     def encode(self, texts: list[str], *, batch_size: int = 64, progress: bool = False) -> Vectors:
+        """Normalised rows; a short text met in the last few hundred calls is not encoded
+        again (one turn looks at the same message from several sides)."""
+        if len(texts) > CACHE_BATCH_MAX:
+            return self._encode(texts, batch_size=batch_size, progress=progress)
+        with self._lock:  # re-entrant: the model call below takes it too
+            missing = list(dict.fromkeys(t for t in texts if t not in self._recent))
+            if missing:
+                fresh = self._encode(missing, batch_size=batch_size, progress=progress)
+                self._recent.update(zip(missing, fresh, strict=True))
+            vectors = np.stack([self._recent[t] for t in texts]).astype(np.float32)
+            for text in texts:
+                self._recent.move_to_end(text)
+            while len(self._recent) > CACHE_SIZE:
+                self._recent.popitem(last=False)
+            return vectors
+
+    def clear_cache(self) -> None:
+        """For benchmarks that time the model itself."""
+        with self._lock:
+            self._recent.clear()
+
+    def _encode(self, texts: list[str], *, batch_size: int, progress: bool) -> Vectors:
         with self._lock:
             vectors = self._model.encode(
                 texts,
@@ -75,7 +101,8 @@ class Embedder:
         return np.asarray(vectors, dtype=np.float32)
 
     def encode_one(self, text: str) -> Vectors:
-        return self.encode([text])
+        """One text straight through the model (no cache): what a new question costs."""
+        return self._encode([text], batch_size=1, progress=False)
 
     def token_count(self, text: str) -> int:
         return len(self._model.tokenizer(text, add_special_tokens=True)["input_ids"])
