@@ -202,6 +202,9 @@ def take_turn(
     reading = search.across.read(cleaned)
     missing = search.across.not_covered(cleaned, reading)
     if missing is not None:
+        distress = distress or search.distress.detect(cleaned, lenient=True)
+        if distress is not None:  # "my pastor says it's our secret what he does to me"
+            return _support_turn(search, distress, context, cleaned)
         name, near = missing
         answer = Answer("uncovered", intent=name, shown=tuple(near))
         return Turn(answer, compose.uncovered_reply(search.catalog, name, near), known, question)
