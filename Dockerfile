@@ -22,7 +22,8 @@ RUN pip install --index-url https://download.pytorch.org/whl/cpu torch==2.13.0
 # so nothing is fetched from a model hub at build or run time.
 COPY pyproject.toml README.md ./
 COPY bot/ bot/
-RUN pip install . && rm -rf build *.egg-info
+# Installed into site-packages; the source copy goes, so the package is in the image once.
+RUN pip install . && rm -rf build *.egg-info bot
 
 COPY knowledge/ knowledge/
 COPY scripts/ scripts/

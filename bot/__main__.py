@@ -14,6 +14,7 @@ from bot.catalog import CatalogError, content_problems, load_catalog
 
 if TYPE_CHECKING:
     from bot.dialogue.turn import Turn
+    from bot.search.ranker import RankerWeights
 from bot.search.index import IndexProblem
 from bot.settings import Settings, SettingsError, load_settings
 
@@ -177,9 +178,15 @@ def _cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
         items += read_dialogues(args.dialogues)
     if args.kinds:
         items += read_kinds(args.kinds)
+    try:
+        weights = _weights(args.weight or [])
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     search = open_search(settings.knowledge_dir, settings.index_dir)
+    ours = search.with_mode("hybrid", weights) if args.weight else None
     results = {
-        "hybrid (ours)": evaluate(search, items),
+        "hybrid (ours)": evaluate(search, items, ranker=ours),
         "lexical only": evaluate(search, items, ranker=search.with_mode("lexical")),
         "dense only": evaluate(search, items, ranker=search.with_mode("dense")),
     }
@@ -191,6 +198,25 @@ def _cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
             for miss in results["hybrid (ours)"].misses:
                 print("  miss:", miss)
     return 0
+
+
+def _weights(pairs: list[str]) -> RankerWeights:
+    """ "content=6" ... -> RankerWeights with those values changed (for sweeps)."""
+    from dataclasses import fields, replace
+
+    from bot.search.ranker import RankerWeights
+
+    known = {f.name for f in fields(RankerWeights)}
+    changes: dict[str, float] = {}
+    for pair in pairs:
+        name, _, value = pair.partition("=")
+        if name not in known:
+            raise ValueError(f"--weight {pair}: unknown weight; known: {', '.join(sorted(known))}")
+        try:
+            changes[name] = float(value)
+        except ValueError:
+            raise ValueError(f"--weight {pair}: {value!r} is not a number") from None
+    return replace(RankerWeights(), **changes)
 
 
 def _cmd_chat(settings: Settings, args: argparse.Namespace) -> int:
@@ -288,6 +314,9 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("questions", type=Path)
     evaluate.add_argument("--dialogues", type=Path)
     evaluate.add_argument("--kinds", type=Path, help="JSONL of answer-kind items (dev_kinds)")
+    evaluate.add_argument(
+        "--weight", action="append", metavar="NAME=VALUE", help="change a RankerWeights value"
+    )
     evaluate.add_argument("--json", action="store_true")
     evaluate.add_argument("--verbose", "-v", action="store_true", help="list the misses")
     evaluate.set_defaults(handler=_cmd_eval)

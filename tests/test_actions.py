@@ -60,3 +60,7 @@ def test_round_trip_under_64_bytes(action: actions.Action) -> None:
 )
 def test_forged_or_broken_data_decodes_to_nothing(forged: str) -> None:
     assert decode(forged) is None
+
+
+def test_guide_action_round_trips() -> None:
+    assert decode(actions.ShowGuide("nsfas").encode()) == actions.ShowGuide("nsfas")

@@ -245,3 +245,18 @@ def test_report_since_is_validated() -> None:
     assert (now - parse_since("24h", now)).days == 1
     with pytest.raises(ValueError, match="--since"):
         parse_since("last week", now)
+
+
+def test_a_partial_name_follows_the_last_career(search: SearchServices) -> None:
+    civil = take_turn(search, "what does a civil engineer do", Context())
+    turn = take_turn(search, "what about electrical", civil.context)
+    assert turn.answer.careers == ["electrical-engineer"]
+
+
+def test_study_answers_point_to_the_funding_guides(services: Services) -> None:
+    dialogue = services.dialogue
+    study = dialogue.on_text("tg:61", "what must i study to become a pharmacist")
+    assert "NSFAS and bursary guides" in render_plain(study)
+    nsfas = next(b for b in study.all_buttons if "NSFAS" in b.label)
+    guide = render_plain(dialogue.on_action("tg:61", nsfas.data))
+    assert "R350 000" in guide

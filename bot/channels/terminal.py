@@ -19,16 +19,21 @@ MAX_CHOICES = 9  # one key press each
 # Buttons in a fixed order, so a number means the same thing from one reply to the next:
 # other careers' sections first (did you mean...), this career's sections, flows, then the rest,
 # feedback always last.
-ORDER = ("sec", "rdy", "quiz", "more", "fls", "fld", "menu", "fgt", "fb")
+ORDER = ("sec", "gd", "rdy", "quiz", "related", "more", "fls", "fld", "menu", "fgt", "fb")
 
 
 def choices(reply: Reply) -> list[Button]:
     """The reply's buttons, de-duplicated, in a stable order, at most MAX_CHOICES."""
     unique = list({button.data: button for button in reply.all_buttons}.values())
+
+    def kind(button: Button) -> str:
+        verb = button.data.split(":")[0]
+        return "related" if button.label.startswith("↗") else verb
+
     ranked = sorted(
         enumerate(unique),
         key=lambda item: (
-            ORDER.index(verb) if (verb := item[1].data.split(":")[0]) in ORDER else len(ORDER),
+            ORDER.index(kind(item[1])) if kind(item[1]) in ORDER else len(ORDER),
             item[0],
         ),
     )

@@ -58,6 +58,14 @@ class Rate:
 
 
 @dataclass(frozen=True)
+class ShowGuide:
+    guide: str
+
+    def encode(self) -> str:
+        return f"gd:{self.guide}"
+
+
+@dataclass(frozen=True)
 class AskPrompt:
     def encode(self) -> str:
         return "menu:ask"
@@ -109,7 +117,15 @@ class FlowStep:
 
 
 Action = (
-    ShowSection | BrowseFields | BrowseField | Rate | AskPrompt | MoreCareers | Forget | FlowStep
+    ShowSection
+    | ShowGuide
+    | BrowseFields
+    | BrowseField
+    | Rate
+    | AskPrompt
+    | MoreCareers
+    | Forget
+    | FlowStep
 )
 
 
@@ -120,6 +136,8 @@ def decode(data: str) -> Action | None:
         match verb, args:
             case "sec", [career, code] if ID_PATTERN.match(career) and code in CODE_SECTIONS:
                 return ShowSection(career, CODE_SECTIONS[code])
+            case "gd", [guide] if ID_PATTERN.match(guide):
+                return ShowGuide(guide)
             case "fls", [page]:
                 return BrowseFields(_number(page))
             case "fld", [field, page]:

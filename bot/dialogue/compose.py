@@ -11,6 +11,7 @@ from bot.search.across import facet_lines
 from bot.search.ranker import LIST_PAGE, Answer
 from bot.support import SupportContent
 
+FUNDING_SECTIONS = ("getting_started", "study")
 EXAMPLES = (
     "How do I become a nurse?",
     "What languages should I learn for backend?",
@@ -68,6 +69,15 @@ def section_reply(
         for position, bullet in enumerate(content.bullets):
             reply.add("mark" if position in highlights else "bullet", bullet)
     reply.buttons = section_buttons(catalog, career_id, section)
+    if section in FUNDING_SECTIONS:  # study and funding answers point to the guides
+        reply.add("note", "Paying for study: see the NSFAS and bursary guides.")
+        reply.buttons.insert(
+            0,
+            [
+                Button("💰 NSFAS", actions.ShowGuide("nsfas").encode()),
+                Button("🎓 Bursaries", actions.ShowGuide("bursaries").encode()),
+            ],
+        )
     return reply
 
 

@@ -124,6 +124,8 @@ class Dialogue:
                 case actions.ShowSection(career, section) if career in self.catalog:
                     queries.set_context(session, user_key=user_key, career=career, section=section)
                     return self._replacing(compose.section_reply(self.catalog, career, section))
+                case actions.ShowGuide(guide) if guide in self.search.guides:
+                    return compose.guide_reply(self.search.guides.get(guide))
                 case actions.BrowseFields(page):
                     return self._replacing(compose.fields_reply(self.catalog, page))
                 case actions.BrowseField(field, page):

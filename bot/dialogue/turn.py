@@ -17,7 +17,7 @@ from bot.search.across import Plan, Reading
 from bot.search.distress import Distress
 from bot.search.engine import SearchServices
 from bot.search.ranker import Answer, Context, Ranker
-from bot.search.text import normalise, words
+from bot.search.text import STOPWORDS, normalise, words
 
 # A message that also asks something: a question mark or a question word learners use.
 QUESTION = re.compile(
@@ -116,6 +116,22 @@ def _one_career(
     return answer, compose.answer_reply(search.catalog, answer)
 
 
+def _partial_name(search: SearchServices, reading: Reading, context: Context) -> Context | None:
+    """ "what about electrical" after a civil engineer: the word plus the last career's head
+    noun ("electrical engineer") names the next career."""
+    if reading.named or context.career not in search.catalog:
+        return None
+    head = search.catalog.get(str(context.career)).title.lower().split()[-1]
+    for token in reading.tokens:
+        if token in STOPWORDS or token == head:
+            continue
+        for mention in search.ranker.names.find([token, head]):
+            whole = mention.start == 0 and mention.end == 2 and mention.exact
+            if whole and mention.score >= 0.99 and mention.career != context.career:
+                return replace(context, career=mention.career)
+    return None
+
+
 def _across(
     search: SearchServices, reading: Reading, text: str, context: Context
 ) -> tuple[Answer, Reply] | None:
@@ -212,7 +228,7 @@ def take_turn(
     if across is not None:
         answer, reply = across
     else:
-        known = _referred(reading, known) or known
+        known = _referred(reading, known) or _partial_name(search, reading, known) or known
         model_question = search.distress.language.expand(normalise(question))
         both = _two_parts(search, ranker or search.ranker, model_question, known)
         answer, reply = both or _one_career(

@@ -13,7 +13,7 @@ from bot.search.distress import DistressDetector
 from bot.search.embedder import Embedder
 from bot.search.index import LoadedIndex, load_index
 from bot.search.names import NameMatcher
-from bot.search.ranker import Mode, Ranker
+from bot.search.ranker import Mode, Ranker, RankerWeights
 from bot.search.text import words
 from bot.support import load_language, load_support
 from bot.vocabulary import Glossary, Uncovered, load_glossary, load_uncovered, load_vocabulary
@@ -30,14 +30,15 @@ class SearchServices:
     across: Across
     glossary: Glossary
 
-    def with_mode(self, mode: Mode) -> Ranker:
-        """Another ranker over the same loaded parts (the baselines in `eval`)."""
+    def with_mode(self, mode: Mode, weights: RankerWeights | None = None) -> Ranker:
+        """Another ranker over the same loaded parts (the baselines and sweeps in `eval`)."""
         return Ranker(
             self.catalog,
             self.index,
             self.embedder,
             mode=mode,
             other_names=self.distress.language.career_words,
+            weights=weights,
         )
 
 

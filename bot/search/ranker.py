@@ -31,14 +31,35 @@ Outcome = Literal[
 KIND_OF_OUTCOME = {"answer": "section", "uncovered": "clarify"}
 
 # Weights and thresholds, tuned on our own questions (tests/) and checked on the dev set.
-INTENT_TEMPERATURE = 0.03
-INTENT_LEXICAL_WEIGHT = 0.08
-DENSE_CAREER_MIN = 0.42
-CONTENT_WEIGHT = 8.0
-ALTERNATIVE_RATIO = 0.6
-LOW_CONFIDENCE = 0.45
+LOW_CONFIDENCE = 0.45  # below this an answer says "I'm not completely sure"
 LIST_PAGE = 5  # careers a list shows at a time
-SMALL_TALK_MIN = 0.45  # below this, "small talk" is a guess and the message is likely not English
+
+
+@dataclass(frozen=True)
+class RankerWeights:
+    """Every weight and threshold of the one-career ranker, in one place `eval` can sweep
+    (`python -m bot eval ... --weight content=6`). Tuned on tests/data, checked on the dev set."""
+
+    # What is asked: intents from the example questions.
+    intent_temperature: float = 0.03  # softmax over intent similarities
+    intent_lexical: float = 0.08  # BM25 over the examples, added to their similarity
+    small_talk_min: float = 0.45  # below: "small talk" is a guess (likely another language)
+    off_topic_section_mass: float = 0.15  # a named career still declines off-topic under this
+    # Which career.
+    mention: float = 2.0  # a name in the question
+    lexical_career: float = 0.3  # BM25 over the sections
+    dense_section: float = 0.6  # the closest section...
+    dense_name: float = 0.4  # ...and the names row, in the dense career score
+    ambiguous_names: float = 0.8  # several exact names: less sure
+    dense_career_min: float = 0.42  # closeness that names a career without its name
+    dense_career_gap: float = 0.02  # ...ahead of the runner-up by this much
+    context_keeps_below: float = 0.55  # a follow-up stays with the last career under this
+    carried_confidence: float = 0.9
+    # Which section.
+    content: float = 8.0  # bullets that match the question pull their section
+    follow_up_mass: float = 0.35  # less section intent than this: a follow-up or an overview
+    # Alternatives ("did you mean").
+    rival_share: float = 0.8  # another career's confidence relative to the answer
 
 
 @dataclass(frozen=True)
@@ -104,12 +125,14 @@ class Ranker:
         mode: Mode = "hybrid",
         *,
         other_names: dict[str, list[str]] | None = None,
+        weights: RankerWeights | None = None,
     ) -> None:
         """`other_names`: career words in other languages and common misspellings (content)."""
         self.catalog = catalog
         self.index = index
         self.embedder = embedder
         self.mode = mode
+        self.weights = weights or RankerWeights()
         names = career_names(catalog)
         for career, extra in (other_names or {}).items():
             if career in names:
@@ -195,12 +218,13 @@ class Ranker:
         if stripped_tokens and self.mode != "dense":
             lexical = self._intent_bm25.get_scores(stripped_tokens)
             if lexical.max() > 0:
-                weight = INTENT_LEXICAL_WEIGHT if sims is not None else 1.0
+                weight = self.weights.intent_lexical if sims is not None else 1.0
                 scores += weight * lexical / lexical.max()
         return scores
 
     # ------------------------------------------------------------------ decision
     def answer(self, question: str, context: Context | None = None) -> Answer:
+        w = self.weights
         context = context or Context()
         text = normalise(question)
         tokens = words(text)
@@ -227,7 +251,7 @@ class Ranker:
             else np.zeros((len(self.career_ids), len(SECTION_KINDS)))
         )
         intent_scores = self._intent_scores(intent_sims, stripped_tokens)
-        temperature = INTENT_TEMPERATURE if sims is not None else 0.3
+        temperature = w.intent_temperature if sims is not None else 0.3
         intent_probs = _softmax(intent_scores, temperature)
         if not stripped:  # only a career's name: like "and for nurses?"
             intent_probs = np.zeros(len(INTENTS))
@@ -245,23 +269,23 @@ class Ranker:
             section_sims = sims[self._section_rows]
             name_sims = np.zeros(len(self.career_ids))
             name_sims[self._name_careers] = sims[self._name_rows]
-            dense_career = 0.6 * section_sims.max(axis=1) + 0.4 * name_sims
+            dense_career = w.dense_section * section_sims.max(axis=1) + w.dense_name * name_sims
         else:
             section_sims = np.zeros((len(self.career_ids), len(SECTION_KINDS)))
             dense_career = np.zeros(len(self.career_ids))
         lexical_career = lexical.max(axis=1)
-        career_score = 2.0 * mention_score + dense_career + 0.3 * lexical_career
+        career_score = w.mention * mention_score + dense_career + w.lexical_career * lexical_career
         order = np.argsort(-career_score)
         named = mention_score.max() > 0
 
         if not named:
             if top_intent in SMALL_TALK_INTENTS:
-                if intent_scores.max() < SMALL_TALK_MIN:  # e.g. another language: say so
+                if intent_scores.max() < w.small_talk_min:  # e.g. another language: say so
                     return Answer("decline", intent="unclear")
                 return Answer("smalltalk", intent=top_intent, confidence=float(intent_probs.max()))
             if top_intent == "off_topic":
                 return Answer("decline", intent="off_topic", confidence=float(intent_probs.max()))
-        elif top_intent == "off_topic" and section_mass < 0.15:
+        elif top_intent == "off_topic" and section_mass < w.off_topic_section_mass:
             return Answer("decline", intent="off_topic", confidence=float(intent_probs.max()))
 
         # Which career.
@@ -270,23 +294,23 @@ class Ranker:
             career_pos = int(order[0])
             career_conf = float(min(1.0, mention_score[career_pos]))
             if len(mentions) > 1 and sum(1 for m in mentions if m.score >= 0.99) > 1:
-                career_conf *= 0.8
+                career_conf *= w.ambiguous_names
         else:
             best = int(order[0])
             runner = float(dense_career[order[1]]) if len(order) > 1 else 0.0
             strong = (
                 sims is not None
-                and dense_career[best] >= DENSE_CAREER_MIN
-                and dense_career[best] - runner > 0.02
+                and dense_career[best] >= w.dense_career_min
+                and dense_career[best] - runner > w.dense_career_gap
             )
             wants_section = top_intent in SECTION_KINDS or top_intent == "follow_up"
             if (
                 context.career in self._career_pos
                 and wants_section
-                and (not strong or dense_career[best] < 0.55)
+                and (not strong or dense_career[best] < w.context_keeps_below)
             ):
                 career_pos = self._career_pos[context.career]
-                career_conf = 0.9
+                career_conf = w.carried_confidence
                 carried = True
             elif strong:
                 career_pos = best
@@ -315,15 +339,15 @@ class Ranker:
                     bullet_best[pos] = float(sims[rows].max())
         content = bullet_best - bullet_best.mean() if sims is not None else lexical[career_pos]
         kind_scores = np.log(section_probs / max(section_mass, 1e-9) + 1e-6)
-        kind_scores += CONTENT_WEIGHT * content
+        kind_scores += w.content * content
         if sims is None:
             kind_scores = np.log(section_probs + 1e-6) + 0.5 * lexical[career_pos]
-        follow_up = top_intent == "follow_up" or section_mass < 0.35
+        follow_up = top_intent == "follow_up" or section_mass < w.follow_up_mass
         if follow_up and context.section in self._kind_pos and not carried:
             section = context.section
             kind_probs = np.zeros(len(SECTION_KINDS))
             kind_probs[self._kind_pos[section]] = 0.85
-        elif section_mass < 0.35 and not carried:
+        elif section_mass < w.follow_up_mass and not carried:
             section = "overview"
             kind_probs = _softmax(kind_scores, 1.0)
             kind_probs = 0.5 * kind_probs
@@ -376,7 +400,11 @@ class Ranker:
                     continue
                 ratio = float(career_score[other]) / top if top > 0 else 0.0
                 pool.append(
-                    Candidate(self.career_ids[other], section, round(confidence * ratio * 0.8, 3))
+                    Candidate(
+                        self.career_ids[other],
+                        section,
+                        round(confidence * ratio * self.weights.rival_share, 3),
+                    )
                 )
         pool.sort(key=lambda c: -c.confidence)
         return [c for c in pool[:3] if c.confidence > 0]
