@@ -180,7 +180,7 @@ async def drop_duplicates(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         raise ApplicationHandlerStop
 
 
-async def on_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def _command(update: Update, context: ContextTypes.DEFAULT_TYPE, *, staff: bool) -> None:
     message = update.effective_message
     key = user_key(update)
     if message is None or message.text is None or key is None:
@@ -189,20 +189,17 @@ async def on_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     command = message.text.split(maxsplit=1)[0].lstrip("/").split("@")[0]
     argument = " ".join(context.args or [])
     dialogue = _services(context).dialogue
-    reply = await asyncio.to_thread(dialogue.on_command, key, command, argument)
+    reply = await asyncio.to_thread(dialogue.on_command, key, command, argument, staff=staff)
     await send_reply(update, context, reply)
+
+
+async def on_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    await _command(update, context, staff=False)
 
 
 async def on_staff_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/stats and /report, registered only for ADMIN_USER_IDS."""
-    message = update.effective_message
-    key = user_key(update)
-    if message is None or message.text is None or key is None:
-        return
-    command = message.text.split(maxsplit=1)[0].lstrip("/").split("@")[0]
-    dialogue = _services(context).dialogue
-    reply = await asyncio.to_thread(dialogue.on_command, key, command, "", staff=True)
-    await send_reply(update, context, reply)
+    await _command(update, context, staff=True)
 
 
 async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
