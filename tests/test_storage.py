@@ -409,3 +409,57 @@ def test_flow_results(database: Database) -> None:
 )
 def test_normalise_url(url: str, expected: str) -> None:
     assert db.normalise_url(url) == expected
+
+
+def test_a_new_learner_seen_by_two_replicas_at_once_is_inserted_once(
+    database: Database, replica: sessionmaker[Session]
+) -> None:
+    """Both replicas look the learner up, find nothing and insert: neither fails."""
+    import threading
+
+    barrier = threading.Barrier(2, timeout=30)
+    errors: list[BaseException] = []
+
+    def meet(sessions: sessionmaker[Session]) -> None:
+        try:
+            with sessions.begin() as session:
+                barrier.wait()
+                queries.touch_user(session, user_key="tg:race")
+        except BaseException as error:  # the test reports it below
+            errors.append(error)
+
+    threads = [threading.Thread(target=meet, args=(s,)) for s in (database.sessions, replica)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert errors == []
+    with database.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(User)) == 1
+
+
+def test_concurrent_writes_on_sqlite_wait_instead_of_failing(tmp_path: Path) -> None:
+    """BEGIN IMMEDIATE: eight writers at once all succeed (deferred BEGIN failed 7 of 8)."""
+    import threading
+
+    url = f"sqlite:///{tmp_path / 'busy.db'}"
+    db.upgrade(url)
+    engine = db.make_engine(url)
+    sessions = db.session_factory(engine)
+    errors: list[BaseException] = []
+
+    def write(number: int) -> None:
+        try:
+            with sessions.begin() as session:
+                queries.touch_user(session, user_key=f"tg:{number}")
+                queries.set_context(session, user_key=f"tg:{number}", career="chef", section=None)
+        except BaseException as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    engine.dispose()
+    assert errors == []

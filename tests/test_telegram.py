@@ -342,3 +342,21 @@ async def test_private_chats_are_rate_limited_per_chat() -> None:
     assert len(sent) == 5
     # Three go at once, the rest wait for the chat's budget (a lower bound never flakes).
     assert sent[-1] - started >= 0.5
+
+
+def test_flood_guard_forgets_quiet_learners(monkeypatch: pytest.MonkeyPatch) -> None:
+    import bot.channels.telegram as telegram_module
+    from bot.channels.telegram import FloodGuard
+
+    monkeypatch.setattr(telegram_module, "PRUNE_ABOVE", 5)
+    guard = FloodGuard(per_minute=2)
+    clock = [1000.0]
+    monkeypatch.setattr(telegram_module.time, "monotonic", lambda: clock[0])
+    for user in range(6):
+        assert guard.allow(user) is True
+    clock[0] += 61  # a minute later all of them are quiet
+    assert guard.allow(99) is True
+    assert len(guard._seen) <= 2  # the quiet ones were forgotten, memory stays bounded
+    assert guard.allow(99) is True
+    assert guard.allow(99) is None  # over the limit: warned once
+    assert guard.allow(99) is False

@@ -79,10 +79,12 @@ class PerChatRateLimiter(AIORateLimiter):
         with contextlib.suppress(TypeError, ValueError):
             chat_id = int(chat_id) if chat_id is not None else None
         if isinstance(chat_id, int) and chat_id > 0 and endpoint.startswith(("send", "edit")):
-            limiter = self._chat_limiters.get(chat_id)
+            limiter = self._chat_limiters.pop(chat_id, None)
             if limiter is None:
                 limiter = AsyncLimiter(max(1.0, 3 * self._per_chat_rate), 3)
-                self._chat_limiters[chat_id] = limiter
+            self._chat_limiters[chat_id] = limiter  # most recent last
+            while len(self._chat_limiters) > PRUNE_ABOVE:  # bounded: drop the longest quiet
+                self._chat_limiters.pop(next(iter(self._chat_limiters)))
             async with limiter:
                 return await super().process_request(
                     callback, args, kwargs, endpoint, data, rate_limit_args
@@ -90,6 +92,9 @@ class PerChatRateLimiter(AIORateLimiter):
         return await super().process_request(
             callback, args, kwargs, endpoint, data, rate_limit_args
         )
+
+
+PRUNE_ABOVE = 10_000  # learners tracked before quiet ones are forgotten (flood guard, limiter)
 
 
 class FloodGuard:
@@ -101,8 +106,14 @@ class FloodGuard:
         self._warned: set[int] = set()
 
     def allow(self, user_id: int) -> bool | None:
-        """True to answer, None to warn once, False to drop silently."""
+        """True to answer, None to warn once, False to drop silently (logged)."""
         now = time.monotonic()
+        if len(self._seen) > PRUNE_ABOVE:  # memory stays bounded: forget quiet learners
+            for quiet in [
+                u for u, times in self._seen.items() if not times or now - times[-1] > 60
+            ]:
+                del self._seen[quiet]
+                self._warned.discard(quiet)
         seen = self._seen[user_id]
         while seen and now - seen[0] > 60:
             seen.popleft()
@@ -111,6 +122,8 @@ class FloodGuard:
             self._warned.discard(user_id)
             return True
         if user_id in self._warned:
+            log.info("flood guard: dropped a message from learner %s (over %s/min)", user_id,
+                     self.per_minute)  # fmt: skip
             return False
         self._warned.add(user_id)
         return None

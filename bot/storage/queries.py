@@ -7,6 +7,8 @@ from statistics import median
 from typing import Any
 
 from sqlalchemy import delete, func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -24,11 +26,21 @@ PROCESSED_IDS_HOURS = 48
 
 
 def touch_user(session: Session, *, user_key: str) -> User:
+    """The learner's row, created if new. Two replicas meeting a new learner at once both
+    succeed: the insert ignores a row the other one just wrote."""
     user = session.get(User, user_key)
     if user is None:
-        user = User(key=user_key)
-        session.add(user)
-        session.flush()
+        dialect = session.get_bind().dialect.name
+        values = {"key": user_key, "first_seen": utcnow(), "last_seen": utcnow()}
+        if dialect == "postgresql":
+            session.execute(pg_insert(User).values(**values).on_conflict_do_nothing())
+        elif dialect == "sqlite":
+            session.execute(sqlite_insert(User).values(**values).on_conflict_do_nothing())
+        else:  # pragma: no cover - only SQLite and PostgreSQL are supported
+            session.add(User(**values))
+            session.flush()
+        user = session.get(User, user_key, populate_existing=True)
+        assert user is not None
     user.last_seen = utcnow()
     return user
 
