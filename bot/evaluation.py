@@ -88,6 +88,8 @@ KIND_LABELS = {
     "list_right": "list answers right",
     "compare_right": "comparisons naming every career",
     "guide_right": "guide answers right",
+    "dialogue_turns_right": "dialogue turns right (career + section)",
+    "long_or_two_part_right": "long or two-part messages right",
 }
 
 
@@ -192,13 +194,14 @@ def _score_section(scores: Scores, item: Labelled, answer: Answer) -> None:
     # A career question is also a chance for a false alarm.
     scores.kind("support_false_alarms").add(answer.outcome == "support")
     ranking = ranked(answer)
+    hits = [i for i, (c, s) in enumerate(ranking) if c == item.career and s in item.sections]
+    _score_robustness(scores, item, bool(hits) and hits[0] == 0)
     if not ranking:
         scores.wrongly_declined += 1
         scores.misses.append(f"{item.id} {item.question!r}: declined ({answer.outcome})")
         return
     if ranking[0][0] == item.career:
         scores.career_right += 1
-    hits = [i for i, (c, s) in enumerate(ranking) if c == item.career and s in item.sections]
     if hits:
         scores.reciprocal_rank += 1 / (hits[0] + 1)
         scores.top1 += hits[0] == 0
@@ -207,6 +210,14 @@ def _score_section(scores: Scores, item: Labelled, answer: Answer) -> None:
         scores.misses.append(
             f"{item.id} {item.question!r}: got {ranking[0]} want {item.career} {item.sections}"
         )
+
+
+def _score_robustness(scores: Scores, item: Labelled, right: bool) -> None:
+    """The same top-1, for the turns that test how learners really talk."""
+    if item.dialogue:
+        scores.kind("dialogue_turns_right").add(right)
+    if len(item.question) > 300 or re.search(r"\?.+\?| and (what|where|how)\b", item.question):
+        scores.kind("long_or_two_part_right").add(right)
 
 
 def _score_kind(scores: Scores, item: Labelled, answer: Answer, reply: str) -> None:
