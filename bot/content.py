@@ -34,24 +34,37 @@ def read_yaml(path: Path) -> tuple[Any, yaml.Node | None]:
         raise CatalogError(path, None, "file not found") from None
     except UnicodeDecodeError as error:
         raise CatalogError(path, None, f"not UTF-8 text ({error.reason})") from None
+    return parse_yaml(path, source)
+
+
+def parse_yaml(path: Path, source: str, *, first_line: int = 1) -> tuple[Any, yaml.Node | None]:
+    """YAML text from `path` (starting at `first_line` there, e.g. a profile's front matter)."""
     try:
         return yaml.safe_load(source), yaml.compose(source)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         problem = getattr(error, "problem", None) or "invalid YAML"
-        line = mark.line + 1 if mark else None
+        line = mark.line + first_line if mark else None
         raise CatalogError(path, line, f"malformed YAML: {problem}") from None
 
 
-def load_yaml_model(path: Path, model: type[Model]) -> Model:
-    data, tree = read_yaml(path)
+def validate(
+    path: Path, data: Any, tree: yaml.Node | None, model: type[Model], *, first_line: int = 1
+) -> Model:
     try:
         return model.model_validate(data if data is not None else {})
     except ValidationError as error:
         first = error.errors()[0]
         location = tuple(first["loc"])
         where = ".".join(str(part) for part in location) or "(top level)"
-        raise CatalogError(path, line_of(tree, location), f"{where}: {first['msg']}") from None
+        line = line_of(tree, location)
+        line = line + first_line - 1 if line is not None else None
+        raise CatalogError(path, line, f"{where}: {first['msg']}") from None
+
+
+def load_yaml_model(path: Path, model: type[Model]) -> Model:
+    data, tree = read_yaml(path)
+    return validate(path, data, tree, model)
 
 
 def line_of(tree: yaml.Node | None, location: tuple[int | str, ...]) -> int | None:

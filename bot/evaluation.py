@@ -135,6 +135,7 @@ def read_catalogue_ids(path: Path) -> frozenset[str]:
 def read_kinds(path: Path) -> list[Labelled]:
     """Lines of dev_kinds.jsonl; a `section` line inside a dialogue only sets the scene."""
     items = []
+    labelled_ids = read_catalogue_ids(path)
     for line in path.read_text(encoding="utf-8").splitlines():
         if not line.strip():
             continue
@@ -150,7 +151,7 @@ def read_kinds(path: Path) -> list[Labelled]:
                 careers_none=tuple(raw.get("careers_none") or ()),
                 careers_all=tuple(raw.get("careers_all") or ()),
                 reply_any=tuple(raw.get("reply_any") or ()),
-                labelled_ids=read_catalogue_ids(path),
+                labelled_ids=labelled_ids,
                 scene=raw.get("kind") == "section" and raw.get("dialogue") is not None,
             )
         )

@@ -11,11 +11,10 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from bot.catalog import ID_PATTERN, TODO_PATTERN, Catalog, CatalogError
-from bot.content import line_of
+from bot.content import parse_yaml, validate
 
 MIN_SECTIONS, MAX_SECTIONS = 2, 6
 
@@ -102,21 +101,8 @@ def parse_guide(path: Path) -> Guide:
     end = next((i for i in range(1, len(lines)) if lines[i].strip() == "---"), None)
     if end is None:
         raise CatalogError(path, 1, "front matter is not closed with a '---' line")
-    source = "\n".join(lines[1:end])
-    try:
-        data, tree = yaml.safe_load(source), yaml.compose(source)
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        line = mark.line + 2 if mark else 2
-        raise CatalogError(path, line, f"malformed front matter: {error}") from None
-    try:
-        meta = GuideMeta.model_validate(data or {})
-    except ValidationError as error:
-        first = error.errors()[0]
-        location = tuple(first["loc"])
-        line = line_of(tree, location)
-        where = ".".join(str(part) for part in location)
-        raise CatalogError(path, line + 1 if line else 2, f"{where}: {first['msg']}") from None
+    data, tree = parse_yaml(path, "\n".join(lines[1:end]), first_line=2)
+    meta = validate(path, data, tree, GuideMeta, first_line=2)
     if meta.id != path.stem:
         raise CatalogError(path, 2, f"id '{meta.id}' does not match the file name")
     intro, sections = _parse_body(path, lines, end + 1)

@@ -15,6 +15,7 @@ from typing import Literal
 
 import numpy as np
 
+from bot.dialogue.replies import Reply
 from bot.search.embedder import Embedder
 
 Format = Literal["md", "csv"]
@@ -76,22 +77,39 @@ def render(report: Report, fmt: Format, titles: dict[str, str] | None = None) ->
         for topic, n in report.support:
             writer.writerow(["help lines shown", topic, n])
         return out.getvalue()
-    lines = [f"# What learners missed since {report.since:%Y-%m-%d %H:%M} UTC", ""]
-    sections: list[tuple[str, list[str]]] = [
-        ("Careers we have no profile for", [f"- {n} × {name}" for name, n in report.uncovered]),
+    lines = [f"# {heading(report)}", ""]
+    for title, items in sections(report, titles):
+        lines += [f"## {title}", *(f"- {item}" for item in items or ["none"]), ""]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def as_reply(report: Report, titles: dict[str, str]) -> Reply:
+    """The same report as a chat message (Telegram's /report, the terminal)."""
+    reply = Reply().add("title", heading(report))
+    for title, items in sections(report, titles):
+        reply.add("title", title)
+        for item in items or ["none"]:
+            reply.add("bullet", item)
+    return reply
+
+
+def heading(report: Report) -> str:
+    return f"What learners missed since {report.since:%Y-%m-%d %H:%M} UTC"
+
+
+def sections(report: Report, titles: dict[str, str]) -> list[tuple[str, list[str]]]:
+    return [
+        ("Careers we have no profile for", [f"{n} × {name}" for name, n in report.uncovered]),
         (
             "Questions I could not answer (grouped by meaning)",
-            [f"- {n} × “{question}”" for question, n in report.unserved],
+            [f"{n} × “{question}”" for question, n in report.unserved],
         ),
         (
             "Answers marked not helpful",
-            [f"- {n} × {titles.get(c, c)} · {s}" for c, s, n in report.disliked],
+            [f"{n} × {titles.get(c, c)} · {s}" for c, s, n in report.disliked],
         ),
         (
             "Help lines shown (counts only; messages are never stored)",
-            [f"- {n} × {topic}" for topic, n in report.support],
+            [f"{n} × {topic}" for topic, n in report.support],
         ),
     ]
-    for heading, items in sections:
-        lines += [f"## {heading}", *(items or ["- none"]), ""]
-    return "\n".join(lines).rstrip() + "\n"

@@ -21,7 +21,7 @@ from bot.dialogue.commands import BY_NAME
 from bot.dialogue.flows import FlowRunner
 from bot.dialogue.replies import Button, Reply
 from bot.dialogue.turn import take_turn
-from bot.report import Report, group_by_meaning, render
+from bot.report import Report, as_reply, group_by_meaning
 from bot.search.embedder import Embedder
 from bot.search.engine import SearchServices
 from bot.search.ranker import LIST_PAGE, Context
@@ -221,14 +221,7 @@ class Dialogue:
     def report_reply(self, days: int = 7) -> Reply:
         """The staff report as a chat message (the last week, questions grouped by meaning)."""
         since = datetime.now(UTC) - timedelta(days=days)
-        text = render(self.report(since, self.search.embedder), "md", self.titles())
-        reply = Reply()
-        for line in text.splitlines():
-            if line.startswith("#"):
-                reply.add("title", line.lstrip("# "))
-            elif line.startswith("- "):
-                reply.add("bullet", line[2:])
-        return reply
+        return as_reply(self.report(since, self.search.embedder), self.titles())
 
     def titles(self) -> dict[str, str]:
         return {career.id: career.title for career in self.catalog}

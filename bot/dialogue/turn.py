@@ -79,9 +79,17 @@ def _other_language_word(search: SearchServices, reading: Reading, answer: Answe
     if answer.outcome != "answer" or answer.career is None:
         return None
     words_used = set(reading.tokens)
-    own = {w for name in career_names_of(search, answer.career) for w in name.split()}
-    for word in search.distress.language.other_languages.get(answer.career, []):
-        if set(word.split()) <= words_used and not set(word.split()) <= own:
+    used = [
+        word
+        for word in search.distress.language.other_languages.get(answer.career, [])
+        if set(word.split()) <= words_used
+    ]
+    if not used:
+        return None
+    career = search.catalog.get(answer.career)
+    own = {w for name in (career.title.lower(), *career.aliases) for w in name.split()}
+    for word in used:
+        if not set(word.split()) <= own:
             title = search.catalog.get(answer.career).title
             return (
                 f"I understood “{word}” as {title}. I can only answer in English for now, "
@@ -90,22 +98,16 @@ def _other_language_word(search: SearchServices, reading: Reading, answer: Answe
     return None
 
 
-def career_names_of(search: SearchServices, career_id: str) -> list[str]:
-    career = search.catalog.get(career_id)
-    return [career.title.lower(), *career.aliases]
-
-
 def _one_career(
     search: SearchServices, ranker: Ranker, question: str, context: Context, reading: Reading
 ) -> tuple[Answer, Reply]:
-    if reading.named and (reading.money or "money" in reading.tokens):
+    if reading.named and reading.asks_pay:
         # "how much money does a chef make": pay, even if it sounds like small talk
         answer = Answer("answer", career=reading.named[0], section="employment", confidence=0.9)
     else:
         answer = ranker.answer(question, context)
     career = answer.career
-    pay = reading.money or "money" in reading.tokens
-    if pay and answer.outcome == "answer" and career is not None:
+    if reading.asks_pay and answer.outcome == "answer" and career is not None:
         answer = replace(answer, section="employment", highlights=())
         title = search.catalog.get(career).title
         note = (

@@ -72,6 +72,11 @@ class Reading:
     aspect_words: set[str] = field(default_factory=set)
 
     @property
+    def asks_pay(self) -> bool:
+        """A pay cue, or "money" next to a named career ("how much money does a chef make")."""
+        return self.money or "money" in self.tokens
+
+    @property
     def tokens_ask_about_entry(self) -> bool:
         return bool(ENTRY_WORDS & set(self.tokens))
 
