@@ -293,3 +293,18 @@ def test_missing_support_file_is_a_clear_error(tmp_path: Path) -> None:
     (tmp_path / "k" / "support.yaml").unlink()
     with pytest.raises(CatalogError, match=r"support\.yaml: file not found"):
         load_support(tmp_path / "k" / "support.yaml")
+
+
+def test_after_care_a_typed_yes_is_not_taken_as_a_quiz_answer(services: Services) -> None:
+    dialogue = services.dialogue
+    dialogue.on_command("tg:12", "quiz")
+    dialogue.on_text("tg:12", "like")
+    dialogue.on_text("tg:12", "i cant do this anymore i want to disappear forever")
+    after = render_plain(dialogue.on_text("tg:12", "ok"))
+    assert "Question 3 of 30" not in after
+    with services.sessions() as session:
+        from bot.storage import queries
+
+        state = queries.get_flow(session, user_key="tg:12", kind="interest")
+        assert state is not None
+        assert state.position == 1  # the paused quiz lost nothing and moved nothing

@@ -73,7 +73,10 @@ class Dialogue:
         with self.sessions.begin() as session:
             # Typed text is always a question, even mid-quiz: the flow waits for its buttons.
             queries.touch_user(session, user_key=user_key)
-            typed = self.flows.typed(session, user_key, text)
+            # Right after care for a learner in distress, "ok" or "yes" answers that message,
+            # not the paused quiz: the flow waits until they come back to careers.
+            cared = queries.last_outcome(session, user_key=user_key) == "support"
+            typed = None if cared else self.flows.typed(session, user_key, text)
             if typed is not None:
                 return typed
             reply = self._answer(session, user_key, text)

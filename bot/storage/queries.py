@@ -97,6 +97,16 @@ def log_question(
     return entry.id
 
 
+def last_outcome(session: Session, *, user_key: str) -> str | None:
+    """How the bot answered this learner's last message (e.g. "support")."""
+    return session.scalar(
+        select(QuestionLog.outcome)
+        .where(QuestionLog.user_key == user_key)
+        .order_by(QuestionLog.id.desc())
+        .limit(1)
+    )
+
+
 def record_feedback(session: Session, *, user_key: str, question_id: int, helpful: bool) -> bool:
     """False when this learner already rated this answer (a double press counts once)."""
     touch_user(session, user_key=user_key)
