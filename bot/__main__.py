@@ -1,4 +1,5 @@
-"""Command line: check | ask | eval | chat | run | health. One entry point, thin."""
+"""Command line: check | ask | eval | chat | run | migrate | report | health. One entry point,
+thin."""
 
 from __future__ import annotations
 
@@ -10,13 +11,15 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy.exc import DBAPIError
+
 from bot.catalog import CatalogError, content_problems, load_catalog
 
 if TYPE_CHECKING:
     from bot.dialogue.turn import Turn
     from bot.search.ranker import RankerWeights
 from bot.search.index import IndexProblem
-from bot.settings import Settings, SettingsError, load_settings
+from bot.settings import Settings, SettingsError, load_settings, safe_url
 
 log = logging.getLogger("bot")
 
@@ -256,6 +259,15 @@ def _cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
+    """The deploy step before replicas start (they also migrate, under a lock, if needed)."""
+    from bot.storage import db
+
+    db.upgrade(settings.database_url)
+    print(f"database schema is current ({safe_url(settings.database_url)})")
+    return 0
+
+
 def _cmd_report(settings: Settings, args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
@@ -329,6 +341,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--webhook", action="store_true", help="run PTB's webhook server")
     run.set_defaults(handler=_cmd_run)
 
+    migrate = commands.add_parser("migrate", help="bring the database schema up to date")
+    migrate.set_defaults(handler=_cmd_migrate)
+
     report = commands.add_parser("report", help="what learners asked that we could not serve")
     report.add_argument("--since", default="7d", help="how far back: 24h, 7d, 2w (default 7d)")
     report.add_argument("--format", choices=("md", "csv"), default="md")
@@ -361,6 +376,13 @@ def main(argv: list[str] | None = None) -> int:
         return result
     except (CatalogError, IndexProblem) as error:
         print(f"error: {error}", file=sys.stderr)
+        return 1
+    except DBAPIError as error:  # one line for the operator, not a driver traceback
+        reason = str(error.orig or error).strip().splitlines()[0]
+        print(
+            f"error: cannot use the database {safe_url(settings.database_url)}: {reason}",
+            file=sys.stderr,
+        )
         return 1
     except KeyboardInterrupt:
         return 130

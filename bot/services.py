@@ -58,7 +58,7 @@ def build_services(
     )
     quiz = load_interest_quiz(settings.knowledge_dir / "quizzes" / "interests.yaml")
     db.upgrade(settings.database_url)
-    engine = db.make_engine(settings.database_url)
+    engine = db.make_engine(settings.database_url, timeout=settings.database_timeout_seconds)
     sessions = db.session_factory(engine)
     dialogue = Dialogue(
         search=search,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -13,6 +14,24 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 _CHECKOUT = Path(__file__).resolve().parent.parent
 PROJECT_ROOT = _CHECKOUT if (_CHECKOUT / "knowledge").is_dir() else Path.cwd()
 PLACEHOLDER_SECRETS = {"changeme", "change-me", "your-token-here", "xxx", "token", "secret"}
+
+
+def normalise_url(url: str) -> str:
+    """Accept the usual postgres:// spellings and pick the installed psycopg 3 driver."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def safe_url(url: str) -> str:
+    """The database URL without its password, for messages and logs."""
+    scheme, _, rest = url.partition("://")
+    credentials, at, place = rest.rpartition("@")
+    if not at:
+        return url
+    user = credentials.split(":", 1)[0]
+    return f"{scheme}://{user}:***@{place}" if ":" in credentials else f"{scheme}://{user}@{place}"
 
 
 class SettingsError(Exception):
@@ -39,6 +58,26 @@ class Settings(BaseSettings):
     max_question_chars: int = Field(default=500, ge=20)
     embed_threads: int = Field(default=1, ge=1, le=64)
     per_chat_messages_per_minute: int = Field(default=20, ge=1)
+    # Operations: how long the bot waits, how many turns run at once, how fast it sends.
+    database_timeout_seconds: float = Field(default=10.0, gt=0)  # connect, lock, statement
+    answer_timeout_seconds: float = Field(default=30.0, gt=0)  # then "try again in a minute"
+    dialogue_threads: int = Field(default=8, ge=1, le=64)  # turns computed at once
+    typing_after_seconds: float = Field(default=1.0, ge=0)  # "typing…" only for slow answers
+    send_per_second: float = Field(default=29.0, gt=0)  # Telegram allows about 30 per bot
+    # The send budget and the inbox lease are shared through the database; on by default for
+    # PostgreSQL, where several replicas may run.
+    shared_send_budget: bool | None = None
+    replica_id: str = Field(default_factory=socket.gethostname, min_length=1, max_length=64)
+    inbox_lease_seconds: float = Field(default=120.0, gt=0)
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_driver(cls, value: str) -> str:
+        return normalise_url(value)
+
+    @property
+    def uses_postgresql(self) -> bool:
+        return self.database_url.startswith("postgresql")
 
     @field_validator("admin_user_ids", mode="before")
     @classmethod

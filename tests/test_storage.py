@@ -6,6 +6,8 @@ downgrade is caught before it is needed. The query tests run the same code on bo
 
 from __future__ import annotations
 
+import itertools
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -18,16 +20,17 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, func, inspect, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.storage import db, queries
+from bot.storage import db, inbox, queries, retention
 from bot.storage.models import (
     Base,
     Feedback,
     FlowResult,
     FlowState,
-    ProcessedUpdate,
+    InboxUpdate,
     QuestionLog,
     User,
 )
+from bot.storage.ratelimit import SharedPace
 
 APP_TABLES = frozenset(Base.metadata.tables)
 PER_USER_MODELS: tuple[type[Feedback | QuestionLog | FlowState | FlowResult], ...] = (
@@ -237,22 +240,152 @@ def test_feedback_counts_once(database: Database) -> None:
         assert queries.get_context(session, user_key="tg:1") == ("nurse", "study")
 
 
-def test_mark_update_processed(database: Database, replica: sessionmaker[Session]) -> None:
+def test_inbox_stores_an_update_once_across_replicas(
+    database: Database, replica: sessionmaker[Session]
+) -> None:
+    payload = {"update_id": 1001, "message": {"text": "hi"}}
     with database.sessions.begin() as session:
-        assert queries.mark_update_processed(session, update_id=1001)
-    with database.sessions.begin() as session:
-        assert not queries.mark_update_processed(session, update_id=1001)
-        # Still usable after the refused insert.
-        assert queries.mark_update_processed(session, update_id=1002)
-    # A second replica with its own engine sees the same ids.
-    with replica.begin() as session:
-        assert not queries.mark_update_processed(session, update_id=1001)
-        assert not queries.mark_update_processed(session, update_id=1002)
-        assert queries.mark_update_processed(session, update_id=2**40)  # ids exceed 32 bits
-    with database.sessions.begin() as session:
-        assert not queries.mark_update_processed(session, update_id=2**40)
+        assert inbox.store(session, update_id=1001, payload=payload, owner="a")
+    with replica.begin() as session:  # a redelivery reaching the other replica
+        assert not inbox.store(session, update_id=1001, payload=payload, owner="b")
+        assert inbox.store(session, update_id=2**40, payload=payload, owner="b")  # > 32 bits
     with database.sessions() as session:
-        assert session.scalar(select(func.count()).select_from(ProcessedUpdate)) == 3
+        assert session.scalar(select(func.count()).select_from(InboxUpdate)) == 2
+        assert inbox.open_counts(session) == {"new": 2}
+
+
+def test_inbox_settles_once_with_the_learners_state(
+    database: Database, replica: sessionmaker[Session]
+) -> None:
+    with database.sessions.begin() as session:
+        inbox.store(session, update_id=7, payload={"update_id": 7}, owner="a")
+    with database.sessions.begin() as session:
+        queries.touch_user(session, user_key="tg:1")
+        queries.set_context(session, user_key="tg:1", career="nurse", section="tasks")
+        inbox.settle(session, update_id=7, reply={"blocks": []})
+
+    # A second worker answering the same update is refused, and its changes roll back.
+    def second_worker() -> None:
+        with replica.begin() as session:
+            queries.set_context(session, user_key="tg:1", career="chef", section="study")
+            inbox.settle(session, update_id=7, reply={"blocks": []})
+
+    with pytest.raises(inbox.AlreadySettled):
+        second_worker()
+    with database.sessions() as session:
+        assert queries.get_context(session, user_key="tg:1") == ("nurse", "tasks")
+        row = session.get(InboxUpdate, 7)
+        assert row is not None
+        assert (row.state, row.reply) == ("answered", {"blocks": []})
+    with database.sessions.begin() as session:
+        inbox.mark_sent(session, update_id=7, sent=1, last=True)
+    with database.sessions() as session:
+        row = session.get(InboxUpdate, 7)
+        assert row is not None
+        assert (row.state, row.payload, row.reply) == ("done", None, None)  # words are gone
+    # An update received while the database was away is recorded when it is answered.
+    with database.sessions.begin() as session:
+        inbox.settle(session, update_id=8, reply=None)
+    with database.sessions() as session:
+        row = session.get(InboxUpdate, 8)
+        assert row is not None
+        assert row.state == "done"
+
+
+def test_unfinished_updates_are_claimed_by_one_replica(
+    database: Database, replica: sessionmaker[Session]
+) -> None:
+    with database.sessions.begin() as session:
+        for update_id in (1, 2, 3):
+            inbox.store(session, update_id=update_id, payload={"n": update_id}, owner="a")
+        inbox.settle(session, update_id=2, reply={"blocks": ["…"]})
+        inbox.mark_sent(session, update_id=2, sent=1, last=False)
+        stale = session.get(InboxUpdate, 3)
+        assert stale is not None
+        stale.claimed_at = datetime.now(UTC) - timedelta(minutes=10)
+    time.sleep(0.01)
+    restarted = datetime.now(UTC)  # replica a restarts after its crash
+    time.sleep(0.01)
+    with replica.begin() as session:  # replica b: only the row whose lease ran out
+        taken = inbox.claim_unfinished(session, owner="b", started_at=restarted, lease_seconds=60)
+    assert [item.update_id for item in taken] == [3]
+    with database.sessions.begin() as session:  # replica a restarted: its own, once
+        taken = inbox.claim_unfinished(session, owner="a", started_at=restarted, lease_seconds=60)
+    assert [(i.update_id, i.state, i.sent) for i in taken] == [(1, "new", 0), (2, "answered", 1)]
+    for owner, sessions in (("a", database.sessions), ("b", replica)):
+        with sessions.begin() as session:  # claimed just now: nobody takes them again
+            again = inbox.claim_unfinished(
+                session, owner=owner, started_at=restarted, lease_seconds=60
+            )
+        assert again == []
+
+
+def test_an_update_that_keeps_failing_is_given_up(database: Database) -> None:
+    with database.sessions.begin() as session:
+        inbox.store(session, update_id=5, payload={"n": 5}, owner="a")
+        row = session.get(InboxUpdate, 5)
+        assert row is not None
+        row.attempts = inbox.MAX_ATTEMPTS
+    with database.sessions.begin() as session:
+        later = datetime.now(UTC) + timedelta(seconds=1)
+        assert inbox.claim_unfinished(session, owner="a", started_at=later, lease_seconds=60) == []
+    with database.sessions() as session:
+        row = session.get(InboxUpdate, 5)
+        assert row is not None
+        assert (row.state, row.payload) == ("failed", None)
+
+
+def test_finished_updates_are_kept_two_days(database: Database) -> None:
+    with database.sessions.begin() as session:
+        for update_id, hours in ((1, 50), (2, 47)):
+            inbox.store(session, update_id=update_id, payload={}, owner="a")
+            inbox.close(session, update_id=update_id)
+            row = session.get(InboxUpdate, update_id)
+            assert row is not None
+            row.done_at = datetime.now(UTC) - timedelta(hours=hours)
+        inbox.store(session, update_id=3, payload={}, owner="a")  # open: never purged
+    purged = retention.purge(database.sessions, log_retention_days=90)
+    assert purged.updates == 1
+    with database.sessions() as session:
+        assert set(session.scalars(select(InboxUpdate.update_id)).all()) == {2, 3}
+
+
+def test_replicas_share_one_send_pace(database: Database, replica: sessionmaker[Session]) -> None:
+    first, second = SharedPace(database.sessions, 10.0), SharedPace(replica, 10.0)
+    send_times = []
+    for _ in range(5):
+        for pace in (first, second):
+            send_times.append(time.time() + pace.reserve())
+    # Ten messages at ten a second, drawn from both replicas: never two in the same tenth.
+    gaps = [later - earlier for earlier, later in itertools.pairwise(send_times)]
+    assert min(gaps) >= 0.1 - 0.01  # (less the time a call takes)
+    assert send_times[-1] - send_times[0] >= 0.9 - 0.01
+
+
+def test_concurrent_migrations_run_once(db_url: str) -> None:
+    """Replicas starting together on a fresh database (`python -m bot migrate` in four
+    processes at once): all succeed, and the schema is right."""
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO, subprocess_env
+
+    env = subprocess_env(DATABASE_URL=db_url)
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-m", "bot", "migrate"],
+            cwd=REPO,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(4)
+    ]
+    results = [process.communicate(timeout=120) for process in processes]
+    assert [process.returncode for process in processes] == [0] * 4, results
+    assert all("schema is current" in out for out, _ in results)
+    assert app_tables(db_url) == set(APP_TABLES)
 
 
 def test_forget_user(database: Database) -> None:

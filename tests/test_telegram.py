@@ -31,7 +31,10 @@ class Chat:
     async def feed(self, data: dict[str, Any]) -> list[Call]:
         data.setdefault("update_id", self._take_update_id())
         before = len(self.api.calls)
-        await self.app.process_update(Update.de_json(data, self.app.bot))
+        # The real path: the durable queue (stored, or skipped as a redelivery), then PTB's
+        # fetcher and our processor; join() returns once the update is handled.
+        await self.app.update_queue.put(Update.de_json(data, self.app.bot))
+        await self.app.update_queue.join()
         return [
             c for c in self.api.calls[before:] if c.method in ("sendMessage", "editMessageText")
         ]
@@ -91,7 +94,9 @@ def api() -> FakeBotAPI:
 async def app(services: Services, api: FakeBotAPI) -> AsyncIterator[Application]:
     application = build_application(services, request=OfflineRequest(api), rate_limit=False)
     await application.initialize()
+    await application.start()
     yield application
+    await application.stop()
     await application.shutdown()
 
 
@@ -268,7 +273,7 @@ async def test_handler_error_is_logged_and_learner_gets_apology(
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    def broken(*_: Any) -> None:
+    def broken(*_: Any, **__: Any) -> None:
         raise RuntimeError("database on fire")
 
     monkeypatch.setattr(services.dialogue, "on_text", broken)
@@ -284,6 +289,7 @@ async def test_stats_only_for_admins(services: Services, api: FakeBotAPI) -> Non
     services.settings = services.settings.model_copy(update={"admin_user_ids": frozenset({42})})
     application = build_application(services, request=OfflineRequest(api), rate_limit=False)
     await application.initialize()
+    await application.start()
     try:
         learner, admin = Chat(application, api, user_id=41), Chat(application, api, user_id=42)
         await learner.say("what does a nurse do")
@@ -294,6 +300,7 @@ async def test_stats_only_for_admins(services: Services, api: FakeBotAPI) -> Non
         assert "2 questions" in stats.text
         assert "Registered Nurse: 2 questions" in stats.text
     finally:
+        await application.stop()
         await application.shutdown()
 
 
@@ -305,14 +312,14 @@ async def test_retention_job_deletes_old_questions(
     from sqlalchemy import update
     from telegram.ext import CallbackContext
 
-    from bot.channels.telegram import purge_old_questions
+    from bot.channels.telegram import purge_old_rows
     from bot.storage.models import QuestionLog, utcnow
 
     await chat.say("what does a chef do")
     with services.sessions.begin() as session:
         session.execute(update(QuestionLog).values(asked_at=utcnow() - timedelta(days=400)))
     await chat.say("what does a plumber do")
-    await purge_old_questions(CallbackContext(app))
+    await purge_old_rows(CallbackContext(app))
     with services.sessions() as session:
         assert queries.count_rows(session, user_key=f"tg:{LEARNER}")["questions"] == 1
 
@@ -321,9 +328,10 @@ async def test_private_chats_are_rate_limited_per_chat() -> None:
     import asyncio
     import time
 
-    from bot.channels.telegram import PerChatRateLimiter
+    from bot.channels.telegram import PacedRateLimiter
+    from bot.storage.ratelimit import LocalPace
 
-    limiter = PerChatRateLimiter(per_chat_rate=1.0)
+    limiter = PacedRateLimiter(LocalPace(1000.0))  # the bot's pace is no limit here
     await limiter.initialize()
     sent: list[float] = []
 

@@ -1,22 +1,37 @@
-"""python-telegram-bot adapter: parse the update, call the dialogue off the event loop, send.
+"""python-telegram-bot adapter: receive durably, answer each learner in order, send at pace.
 
-Handlers are registered in one place (`build_application`) in a deliberate order: de-duplication
-first, then commands, text, buttons, other media, and the error handler last.
+The path of an update, and where each guarantee lives:
+1. `DurableQueue.put` stores it in the inbox before PTB acknowledges it to Telegram (the next
+   getUpdates offset, or the webhook's 200); a redelivered update stops here.
+2. `LearnerOrderedProcessor` runs different learners at once and one learner's updates in order.
+3. A handler runs the dialogue in a worker thread (`TurnRunner`); the dialogue commits the
+   learner's state together with the reply to send (`inbox.settle`).
+4. `deliver` sends the reply; `PacedRateLimiter` keeps Telegram's limits (per chat, and one
+   budget for all replicas) and marks each message sent just before it goes out.
+5. After a crash, `resume_unfinished` answers what was stored but not answered and sends what
+   was answered but not sent.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import json
 import logging
 import tempfile
 import time
 from collections import defaultdict, deque
-from collections.abc import Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias, TypeVar
 
 from aiolimiter import AsyncLimiter
+from pydantic import TypeAdapter
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from telegram import (
     BotCommand,
     InlineKeyboardButton,
@@ -30,13 +45,14 @@ from telegram.error import BadRequest, Conflict, Forbidden, TelegramError
 from telegram.ext import (
     AIORateLimiter,
     ApplicationBuilder,
-    ApplicationHandlerStop,
+    BaseUpdateProcessor,
+    CallbackContext,
     CallbackQueryHandler,
     CommandHandler,
     ContextTypes,
     Defaults,
+    ExtBot,
     MessageHandler,
-    TypeHandler,
     filters,
 )
 from telegram.ext import Application as PTBApplication
@@ -44,26 +60,137 @@ from telegram.request import BaseRequest
 
 from bot.catalog import CatalogError
 from bot.dialogue.commands import COMMANDS, learner_commands
+from bot.dialogue.core import Settle
 from bot.dialogue.replies import Reply, render_html_messages
 from bot.search.index import IndexProblem
 from bot.services import Services
-from bot.storage import queries
+from bot.storage import inbox, retention
+from bot.storage.ratelimit import LocalPace, SharedPace
 
 log = logging.getLogger(__name__)
 
-Application = PTBApplication[Any, Any, Any, Any, Any, Any]
 APOLOGY = "Sorry, something went wrong on my side. Please try again in a moment."
+TRY_AGAIN = "Sorry, I can't reach my notes right now. Please try again in a minute."
 # Only what the bot handles: other update types would cost a database write each for nothing.
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
 HEARTBEAT_FILE = Path(tempfile.gettempdir()) / "careerbot.heartbeat"  # read by `bot health`
+PRUNE_ABOVE = 10_000  # learners tracked before quiet ones are forgotten (flood guard, limiter)
+MAX_CONCURRENT_UPDATES = 4096
+REPLY_JSON = TypeAdapter(Reply)
+DatabaseDown = (DBAPIError, PoolTimeout, TimeoutError)  # unreachable, locked or too slow
+T = TypeVar("T")
 
 
-class PerChatRateLimiter(AIORateLimiter):
-    """PTB's limiter (overall + per group, retries on 429) plus a per-private-chat limit."""
+class BotData:
+    """What every handler needs, set once in `build_application` (typed, unlike a dict)."""
 
-    def __init__(self, *, per_chat_rate: float = 1.0, max_retries: int = 3) -> None:
-        super().__init__(max_retries=max_retries)
-        self._per_chat_rate = per_chat_rate
+    services: Services
+    flood: FloodGuard
+    turns: TurnRunner
+    queue: DurableQueue
+    started_at: datetime
+
+
+Context: TypeAlias = CallbackContext[ExtBot[Any], dict[Any, Any], dict[Any, Any], BotData]
+CONTEXT_TYPES = ContextTypes(bot_data=BotData)
+Application: TypeAlias = PTBApplication[
+    ExtBot[Any], Context, dict[Any, Any], dict[Any, Any], BotData, Any
+]
+
+
+class DurableQueue(asyncio.Queue[object]):
+    """PTB's update queue, made durable: an update is in the inbox before `put` returns, and
+    PTB acknowledges it to Telegram only after that."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.services: Services | None = None
+        self.volatile: set[int] = set()  # received while the database was away: not stored
+
+    async def put(self, item: object) -> None:
+        if isinstance(item, Update) and not await self._store(item):
+            log.info("update %s was received before; answered once", item.update_id)
+            return
+        await super().put(item)
+
+    async def replay(self, update: Update) -> None:
+        """An update already in the inbox, left unanswered by a crash."""
+        await super().put(update)
+
+    async def _store(self, update: Update) -> bool:
+        services = self.services
+        if services is None:  # not wired yet: nothing to store into
+            return True
+        payload = json.loads(update.to_json())
+        owner = services.settings.replica_id
+
+        def store() -> bool:
+            with services.sessions.begin() as session:
+                return inbox.store(
+                    session, update_id=update.update_id, payload=payload, owner=owner
+                )
+
+        try:
+            return await asyncio.to_thread(store)
+        except DatabaseDown as error:
+            log.warning("database unavailable, update %s not stored: %s", update.update_id,
+                        _one_line(error))  # fmt: skip
+            self.volatile.add(update.update_id)
+            while len(self.volatile) > PRUNE_ABOVE:
+                self.volatile.pop()
+            return True  # still answered: the learner is told to try again
+
+
+class LearnerOrderedProcessor(BaseUpdateProcessor):
+    """Different learners are served at once; one learner's updates run in the order they came,
+    so a conversation's state is never written by two turns together. The bound is high: a
+    waiting update costs a slot but no thread (turns are bounded by `TurnRunner`)."""
+
+    def __init__(self, max_concurrent_updates: int, finish: Callable[[object], Awaitable[None]]):
+        super().__init__(max_concurrent_updates)
+        self._finish = finish
+        self._locks: dict[int, asyncio.Lock] = {}
+        self._waiting: dict[int, int] = defaultdict(int)
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        chat = update.effective_chat if isinstance(update, Update) else None
+        if chat is None:
+            await coroutine
+            await self._finish(update)
+            return
+        lock = self._locks.setdefault(chat.id, asyncio.Lock())
+        self._waiting[chat.id] += 1
+        try:
+            async with lock:
+                await coroutine
+                await self._finish(update)
+        finally:
+            self._waiting[chat.id] -= 1
+            if not self._waiting[chat.id]:  # bounded: no lock kept for a quiet learner
+                del self._waiting[chat.id], self._locks[chat.id]
+
+    async def initialize(self) -> None:
+        pass
+
+    async def shutdown(self) -> None:
+        pass
+
+
+class BeforeSend:
+    """Passed to the rate limiter with a reply message: it runs once the message may go, just
+    before it is written to Telegram, and records it as sent (so a crash never sends it twice)."""
+
+    def __init__(self, record: Callable[[], Awaitable[None]]) -> None:
+        self.record = record
+
+
+class PacedRateLimiter(AIORateLimiter):
+    """Telegram's limits: about one message a second per private chat (short bursts allowed),
+    and one pace for the whole bot shared by every replica. "Typing…" spends neither."""
+
+    def __init__(self, pace: LocalPace | SharedPace, *, max_retries: int = 3) -> None:
+        super().__init__(overall_max_rate=0, overall_time_period=0, max_retries=max_retries)
+        self.pace = pace
         self._chat_limiters: dict[int, AsyncLimiter] = {}
 
     async def process_request(
@@ -73,28 +200,73 @@ class PerChatRateLimiter(AIORateLimiter):
         kwargs: dict[str, Any],
         endpoint: str,
         data: dict[str, Any],
-        rate_limit_args: int | None,
+        rate_limit_args: Any,
     ) -> Any:
-        chat_id = data.get("chat_id")
-        with contextlib.suppress(TypeError, ValueError):
-            chat_id = int(chat_id) if chat_id is not None else None
-        if isinstance(chat_id, int) and chat_id > 0 and endpoint.startswith(("send", "edit")):
-            limiter = self._chat_limiters.pop(chat_id, None)
-            if limiter is None:
-                limiter = AsyncLimiter(max(1.0, 3 * self._per_chat_rate), 3)
-            self._chat_limiters[chat_id] = limiter  # most recent last
-            while len(self._chat_limiters) > PRUNE_ABOVE:  # bounded: drop the longest quiet
-                self._chat_limiters.pop(next(iter(self._chat_limiters)))
-            async with limiter:
-                return await super().process_request(
-                    callback, args, kwargs, endpoint, data, rate_limit_args
-                )
-        return await super().process_request(
-            callback, args, kwargs, endpoint, data, rate_limit_args
+        before = rate_limit_args if isinstance(rate_limit_args, BeforeSend) else None
+        if endpoint.startswith(("send", "edit")) and endpoint != "sendChatAction":
+            chat_id = data.get("chat_id")
+            with contextlib.suppress(TypeError, ValueError):
+                chat_id = int(chat_id) if chat_id is not None else None
+            async with contextlib.AsyncExitStack() as stack:
+                if isinstance(chat_id, int) and chat_id > 0:
+                    await stack.enter_async_context(self._chat_limiter(chat_id))
+                await self._wait_for_pace()
+                if before is not None:
+                    await before.record()
+                return await super().process_request(callback, args, kwargs, endpoint, data, None)
+        return await super().process_request(callback, args, kwargs, endpoint, data, None)
+
+    def _chat_limiter(self, chat_id: int) -> AsyncLimiter:
+        limiter = self._chat_limiters.pop(chat_id, None) or AsyncLimiter(3, 3)
+        self._chat_limiters[chat_id] = limiter  # most recent last
+        while len(self._chat_limiters) > PRUNE_ABOVE:  # bounded: drop the longest quiet
+            self._chat_limiters.pop(next(iter(self._chat_limiters)))
+        return limiter
+
+    async def _wait_for_pace(self) -> None:
+        if isinstance(self.pace, SharedPace):
+            try:
+                delay = await asyncio.to_thread(self.pace.reserve)
+            except DatabaseDown as error:  # the budget is unreadable: keep this replica's pace
+                log.warning("shared send budget unavailable (%s); pacing locally",
+                            _one_line(error))  # fmt: skip
+                delay = self._fallback.reserve()
+        else:
+            delay = self.pace.reserve()
+        if delay > 0:
+            await asyncio.sleep(delay)
+
+    @functools.cached_property
+    def _fallback(self) -> LocalPace:
+        interval = (
+            self.pace.interval_us / 1_000_000
+            if isinstance(self.pace, SharedPace)
+            else self.pace.interval
         )
+        return LocalPace(1.0 / interval)
 
 
-PRUNE_ABOVE = 10_000  # learners tracked before quiet ones are forgotten (flood guard, limiter)
+class TurnRunner:
+    """Runs dialogue turns in worker threads, so the event loop keeps receiving and sending;
+    several turns at once let the model encode questions that arrive together in one batch."""
+
+    def __init__(self, threads: int, timeout: float) -> None:
+        self.executor = ThreadPoolExecutor(threads, thread_name_prefix="turn")
+        self.timeout = timeout
+
+    async def run(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        loop = asyncio.get_running_loop()
+        future = loop.run_in_executor(self.executor, functools.partial(function, *args, **kwargs))
+        return await asyncio.wait_for(future, self.timeout)
+
+    def close(self) -> None:
+        self.executor.shutdown(wait=False, cancel_futures=True)
+
+
+def _one_line(error: BaseException) -> str:
+    cause = getattr(error, "orig", None) or error
+    text = str(cause).strip() or type(cause).__name__
+    return text.splitlines()[0][:200]
 
 
 class FloodGuard:
@@ -145,55 +317,130 @@ def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
     )
 
 
-async def send_reply(update: Update, context: ContextTypes.DEFAULT_TYPE, reply: Reply) -> None:
+# ---------------------------------------------------------------------- answering
+def _settler(context: Context, update: Update) -> Settle | None:
+    """Record, in the turn's own transaction, that this update is answered and what to send."""
+    if update.update_id in context.bot_data.queue.volatile:
+        return None
+
+    def settle(session: Any, reply: Reply) -> None:
+        stored = REPLY_JSON.dump_python(reply, mode="json") if reply.blocks else None
+        inbox.settle(session, update_id=update.update_id, reply=stored)
+
+    return settle
+
+
+async def answer(
+    update: Update, context: Context, turn: Callable[..., Reply], *args: Any, typing: bool = False
+) -> None:
+    """Run one dialogue turn off the event loop and deliver its reply."""
+    data = context.bot_data
+    chat = update.effective_chat
+    after = data.services.settings.typing_after_seconds if typing and chat else None
+    async with _typing_if_slow(context.bot, chat.id if chat else 0, after=after):
+        reply = await data.turns.run(turn, *args, settle=_settler(context, update))
+    await deliver(context.bot, data.services, update, reply)
+
+
+@contextlib.asynccontextmanager
+async def _typing_if_slow(
+    bot: ExtBot[Any], chat_id: int, *, after: float | None
+) -> AsyncIterator[None]:
+    """The typing indicator, only when an answer is slow: no round trip before the work."""
+    if after is None:
+        yield
+        return
+
+    async def show() -> None:
+        await asyncio.sleep(after)
+        while True:
+            with contextlib.suppress(TelegramError):
+                await bot.send_chat_action(chat_id, "typing")
+            await asyncio.sleep(4.5)  # Telegram shows it for about 5 seconds
+
+    task = asyncio.create_task(show())
+    try:
+        yield
+    finally:
+        task.cancel()
+
+
+async def deliver(
+    bot: ExtBot[Any], services: Services, update: Update, reply: Reply, *, already_sent: int = 0
+) -> None:
+    """Send a reply's messages in order, each recorded as sent just before it goes out."""
     chat = update.effective_chat
     if chat is None:
         return
     query = update.callback_query
-    if query is not None:
+    if query is not None and not already_sent:
         with contextlib.suppress(BadRequest):  # an old query can't be answered any more
             await query.answer(reply.toast)
     if not reply.blocks:
         return
     messages = render_html_messages(reply)
     markup = keyboard(reply)
+
+    def before(number: int) -> BeforeSend:
+        async def record() -> None:
+            def mark() -> None:
+                with services.sessions.begin() as session:
+                    inbox.mark_sent(
+                        session,
+                        update_id=update.update_id,
+                        sent=number + 1,
+                        last=number == len(messages) - 1,
+                    )
+
+            with contextlib.suppress(*DatabaseDown):  # the learner still gets the answer
+                await asyncio.to_thread(mark)
+
+        return BeforeSend(record)
+
+    async def send(number: int, method: Callable[..., Awaitable[Any]], **kwargs: Any) -> None:
+        record = before(number)
+        if bot.rate_limiter is None:  # nothing to wait for: record now, then send
+            await record.record()
+            await method(**kwargs)
+        else:  # the limiter records once the message may go, after any wait
+            await method(**kwargs, rate_limit_args=record)
+
     target = query.message if query is not None else None
-    if reply.replace and isinstance(target, Message) and len(messages) == 1:
+    if reply.replace and isinstance(target, Message) and len(messages) == 1 and not already_sent:
         try:
-            await target.edit_text(messages[0], reply_markup=markup)
+            await send(
+                0,
+                bot.edit_message_text,
+                text=messages[0],
+                chat_id=chat.id,
+                message_id=target.message_id,
+                reply_markup=markup,
+            )
             return
         except BadRequest as error:
             if "not modified" in str(error).lower():
                 return
             log.info("could not edit the message (%s); sending a new one", error)
     for number, text in enumerate(messages):
+        if number < already_sent:
+            continue
         last = number == len(messages) - 1
-        await context.bot.send_message(
-            chat.id,
-            text,
+        await send(
+            number,
+            bot.send_message,
+            chat_id=chat.id,
+            text=text,
             reply_markup=markup if last else None,
         )
 
 
-def _services(context: ContextTypes.DEFAULT_TYPE) -> Services:
-    services: Services = context.bot_data["services"]
-    return services
+async def send_reply(update: Update, context: Context, reply: Reply) -> None:
+    """A reply the dialogue did not produce (flood notice, group pointer): nothing to record."""
+    await deliver(context.bot, context.bot_data.services, update, reply)
 
 
-async def drop_duplicates(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """A redelivered update (retry, or a second replica) is answered once."""
-    services = _services(context)
-
-    def mark() -> bool:
-        with services.sessions.begin() as session:
-            return queries.mark_update_processed(session, update_id=update.update_id)
-
-    if not await asyncio.to_thread(mark):
-        log.info("update %s was already handled; skipping", update.update_id)
-        raise ApplicationHandlerStop
-
-
-async def _command(update: Update, context: ContextTypes.DEFAULT_TYPE, *, staff: bool) -> None:
+# ---------------------------------------------------------------------- handlers
+async def _command(update: Update, context: Context, *, staff: bool) -> None:
     message = update.effective_message
     key = user_key(update)
     if message is None or message.text is None or key is None:
@@ -201,27 +448,30 @@ async def _command(update: Update, context: ContextTypes.DEFAULT_TYPE, *, staff:
     # PTB splits on any whitespace, so "/ready\nnurse" gives args ["nurse"].
     command = message.text.split(maxsplit=1)[0].lstrip("/").split("@")[0]
     argument = " ".join(context.args or [])
-    dialogue = _services(context).dialogue
-    reply = await asyncio.to_thread(dialogue.on_command, key, command, argument, staff=staff)
-    await send_reply(update, context, reply)
+    dialogue = context.bot_data.services.dialogue
+    await answer(update, context, functools.partial(dialogue.on_command, staff=staff),
+                 key, command, argument)  # fmt: skip
 
 
-async def on_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_command(update: Update, context: Context) -> None:
     await _command(update, context, staff=False)
 
 
-async def on_staff_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_staff_command(update: Update, context: Context) -> None:
     """/stats and /report, registered only for ADMIN_USER_IDS."""
     await _command(update, context, staff=True)
 
 
-async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_text(update: Update, context: Context) -> None:
     message = update.effective_message
     key = user_key(update)
     user = update.effective_user
-    if message is None or message.text is None or key is None or user is None:
+    if message is None or key is None or user is None:
         return
-    verdict = context.bot_data["flood"].allow(user.id)
+    text = message.text or message.caption
+    if text is None:
+        return
+    verdict = context.bot_data.flood.allow(user.id)
     if verdict is False:
         return
     if verdict is None:
@@ -229,33 +479,26 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             update, context, Reply().add("text", "That's a lot of messages 🙂 Give me a minute.")
         )
         return
-    services = _services(context)
+    services = context.bot_data.services
     # Cap before the model: the dialogue reads at most max_question_chars, never the whole blob.
-    text = message.text[: services.settings.max_question_chars * 4]
-    await context.bot.send_chat_action(message.chat_id, "typing")
-    reply = await asyncio.to_thread(services.dialogue.on_text, key, text)
-    await send_reply(update, context, reply)
+    text = text[: services.settings.max_question_chars * 4]
+    await answer(update, context, services.dialogue.on_text, key, text, typing=True)
 
 
-async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_button(update: Update, context: Context) -> None:
     query = update.callback_query
     key = user_key(update)
     if query is None or key is None:
         return
-    dialogue = _services(context).dialogue
-    reply = await asyncio.to_thread(dialogue.on_action, key, query.data or "")
-    await send_reply(update, context, reply)
+    dialogue = context.bot_data.services.dialogue
+    await answer(update, context, dialogue.on_action, key, query.data or "")
 
 
-async def on_other_media(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_other_media(update: Update, context: Context) -> None:
     message = update.effective_message
-    key = user_key(update)
-    if message is not None and message.caption and key is not None:
+    if message is not None and message.caption:
         # A photo captioned "what does a nurse do?" is a question like any other.
-        services = _services(context)
-        text = message.caption[: services.settings.max_question_chars * 4]
-        reply = await asyncio.to_thread(services.dialogue.on_text, key, text)
-        await send_reply(update, context, reply)
+        await on_text(update, context)
         return
     reply = Reply().add(
         "text", "I can only read text messages. Type your question about a career, or try /help."
@@ -263,7 +506,7 @@ async def on_other_media(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     await send_reply(update, context, reply)
 
 
-async def on_group_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_group_message(update: Update, context: Context) -> None:
     """In groups we answer only commands, and point to a private chat (learners' privacy)."""
     reply = Reply().add(
         "text",
@@ -272,7 +515,7 @@ async def on_group_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     await send_reply(update, context, reply)
 
 
-async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_error(update: object, context: Context) -> None:
     error = context.error
     if isinstance(error, Forbidden):  # the learner blocked the bot: nothing to send them
         log.info("learner blocked the bot; not replying (%s)", error)
@@ -280,29 +523,85 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     if isinstance(error, Conflict):
         log.warning("another instance is polling with this token; stop it (%s)", error)
         return
-    log.error("error while handling an update", exc_info=error)
+    if isinstance(error, inbox.AlreadySettled):
+        log.info("update %s was answered by another worker; this turn rolled back", error)
+        return
+    if isinstance(error, DatabaseDown):
+        log.warning("database unavailable or too slow; told the learner to try again: %s",
+                    _one_line(error))  # fmt: skip
+        text = TRY_AGAIN
+    else:
+        log.error("error while handling an update", exc_info=error)
+        text = APOLOGY
     if isinstance(update, Update) and update.effective_chat is not None:
         with contextlib.suppress(TelegramError):
-            await context.bot.send_message(update.effective_chat.id, APOLOGY)
+            await context.bot.send_message(update.effective_chat.id, text)
 
 
-async def purge_old_questions(context: ContextTypes.DEFAULT_TYPE) -> None:
-    services = _services(context)
+# ---------------------------------------------------------------------- the inbox after a crash
+async def finish_update(application: Application, update: object) -> None:
+    """An update whose handling ended without an answer to send is done (ignored, dropped by
+    the flood guard, or failed with the learner told): it is not replayed."""
+    if not isinstance(update, Update):
+        return
+    services = application.bot_data.services
 
-    def purge() -> int:
+    def close() -> None:
         with services.sessions.begin() as session:
-            return queries.delete_old_questions(
-                session, older_than_days=services.settings.log_retention_days
+            inbox.close(session, update_id=update.update_id)
+
+    with contextlib.suppress(*DatabaseDown):
+        await asyncio.to_thread(close)
+
+
+async def resume_unfinished(context: Context) -> None:
+    """Answer what a crash left unanswered and send what it left unsent; at start this
+    replica's own, later any replica's whose lease ran out."""
+    data = context.bot_data
+    settings = data.services.settings
+
+    def claim() -> list[inbox.Unfinished]:
+        with data.services.sessions.begin() as session:
+            return inbox.claim_unfinished(
+                session,
+                owner=settings.replica_id,
+                started_at=data.started_at,
+                lease_seconds=settings.inbox_lease_seconds,
             )
 
-    deleted = await asyncio.to_thread(purge)
-    if deleted:
-        log.info("retention: deleted %d old question log entries", deleted)
+    try:
+        unfinished = await asyncio.to_thread(claim)
+    except DatabaseDown as error:
+        log.warning("could not read the inbox: %s", _one_line(error))
+        return
+    if unfinished:
+        log.info("resuming %d updates left unfinished by a restart", len(unfinished))
+    for item in unfinished:
+        update = Update.de_json(item.payload, context.bot)
+        if item.state == "new" or item.reply is None:
+            await data.queue.replay(update)
+            continue
+        reply = REPLY_JSON.validate_python(item.reply)
+        context.application.create_task(
+            deliver(context.bot, data.services, update, reply, already_sent=item.sent),
+            update=update,
+        )
 
 
-async def reload_index(context: ContextTypes.DEFAULT_TYPE) -> None:
+async def purge_old_rows(context: Context) -> None:
+    services = context.bot_data.services
+    settings = services.settings
+    purged = await asyncio.to_thread(
+        retention.purge, services.sessions, log_retention_days=settings.log_retention_days
+    )
+    if purged.questions or purged.updates:
+        log.info("retention: deleted %d old questions and %d finished updates",
+                 purged.questions, purged.updates)  # fmt: skip
+
+
+async def reload_index(context: Context) -> None:
     """Pick up a build staff made with `make index`, within seconds, without a restart."""
-    services = _services(context)
+    services = context.bot_data.services
     if not services.index_changed():
         return
     try:
@@ -313,7 +612,7 @@ async def reload_index(context: ContextTypes.DEFAULT_TYPE) -> None:
     log.info("index reloaded: now using %s", search.index.path)
 
 
-async def heartbeat(context: ContextTypes.DEFAULT_TYPE) -> None:
+async def heartbeat(context: Context) -> None:
     with contextlib.suppress(OSError):
         await asyncio.to_thread(HEARTBEAT_FILE.write_text, str(time.time()))
 
@@ -324,15 +623,18 @@ async def post_init(application: Application) -> None:
             [BotCommand(c.name, c.summary) for c in learner_commands()]
         )
     if application.job_queue is not None:
-        application.job_queue.run_repeating(purge_old_questions, interval=6 * 3600, first=5)
-        application.job_queue.run_repeating(heartbeat, interval=30, first=0)
-        application.job_queue.run_repeating(reload_index, interval=5, first=5)
+        jobs = application.job_queue
+        jobs.run_once(resume_unfinished, when=0)
+        jobs.run_repeating(resume_unfinished, interval=30, first=30)
+        jobs.run_repeating(purge_old_rows, interval=6 * 3600, first=5)
+        jobs.run_repeating(heartbeat, interval=30, first=0)
+        jobs.run_repeating(reload_index, interval=5, first=5)
     log.info("bot @%s is ready", application.bot.username)
 
 
 async def post_shutdown(application: Application) -> None:
-    services: Services = application.bot_data["services"]
-    services.close()
+    application.bot_data.turns.close()
+    application.bot_data.services.close()
     log.info("stopped cleanly; database connections closed")
 
 
@@ -342,8 +644,13 @@ def build_application(
     settings = services.settings
     if settings.telegram_bot_token is None:
         raise ValueError("TELEGRAM_BOT_TOKEN is not set")
+    queue = DurableQueue()
+    finish: Callable[[object], Awaitable[None]] = lambda update: finish_update(  # noqa: E731
+        application, update
+    )
     builder = (
         ApplicationBuilder()
+        .context_types(CONTEXT_TYPES)
         # Every reply is HTML from our own renderer, without link previews.
         .defaults(
             Defaults(
@@ -354,23 +661,38 @@ def build_application(
         .token(settings.telegram_bot_token.get_secret_value())
         .base_url(settings.telegram_base_url)
         .base_file_url(settings.telegram_base_file_url)
+        .update_queue(queue)
+        .concurrent_updates(LearnerOrderedProcessor(MAX_CONCURRENT_UPDATES, finish))
         .post_init(post_init)
         .post_shutdown(post_shutdown)
     )
     if rate_limit:
-        builder = builder.rate_limiter(PerChatRateLimiter())  # type: ignore[arg-type]
+        shared = settings.shared_send_budget
+        if shared is None:
+            shared = settings.uses_postgresql
+        pace: LocalPace | SharedPace = (
+            SharedPace(services.sessions, settings.send_per_second)
+            if shared
+            else LocalPace(settings.send_per_second)
+        )
+        builder = builder.rate_limiter(PacedRateLimiter(pace))  # type: ignore[arg-type]
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
     else:
         timeout = settings.telegram_timeout_seconds
         builder = builder.connect_timeout(timeout).read_timeout(timeout).write_timeout(timeout)
         builder = builder.get_updates_connect_timeout(timeout).get_updates_read_timeout(timeout)
+        builder = builder.connection_pool_size(64)
     application: Application = builder.build()
-    application.bot_data["services"] = services
-    application.bot_data["flood"] = FloodGuard(settings.per_chat_messages_per_minute)
+    queue.services = services
+    data = application.bot_data
+    data.services = services
+    data.flood = FloodGuard(settings.per_chat_messages_per_minute)
+    data.turns = TurnRunner(settings.dialogue_threads, settings.answer_timeout_seconds)
+    data.queue = queue
+    data.started_at = datetime.now(UTC)
 
     private = filters.ChatType.PRIVATE
-    application.add_handler(TypeHandler(Update, drop_duplicates), group=-1)
     application.add_handler(
         CommandHandler(
             [c.name for c in learner_commands()],

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeAlias
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -28,6 +29,10 @@ from bot.search.ranker import LIST_PAGE, Context
 from bot.storage import queries
 
 log = logging.getLogger(__name__)
+
+# Called inside the turn's transaction with its reply: a channel records there that the message
+# was handled (and what to send), so state and "done" are committed together or not at all.
+Settle: TypeAlias = Callable[[Session, Reply], None]
 
 PRIVACY_TEXT = (
     "What I store about you: your Telegram user id, the last career and topic we talked about "
@@ -69,8 +74,8 @@ class Dialogue:
         self.flows.search = search
 
     # ------------------------------------------------------------------ entry points
-    def on_text(self, user_key: str, text: str) -> Reply:
-        with self.sessions.begin() as session:
+    def on_text(self, user_key: str, text: str, *, settle: Settle | None = None) -> Reply:
+        with self._turn(settle) as (session, done):
             # Typed text is always a question, even mid-quiz: the flow waits for its buttons.
             queries.touch_user(session, user_key=user_key)
             # Right after care for a learner in distress, "ok" or "yes" answers that message,
@@ -78,17 +83,23 @@ class Dialogue:
             cared = queries.last_outcome(session, user_key=user_key) == "support"
             typed = None if cared else self.flows.typed(session, user_key, text)
             if typed is not None:
-                return typed
+                return done(typed)
             reply = self._answer(session, user_key, text)
             # A paused quiz waits quietly while a learner in distress is cared for.
             paused = None if reply.support else self.flows.paused(session, user_key)
             if paused is not None:
                 reply.add("note", paused.label.removeprefix("▶ ") + " is waiting for you.")
                 reply.row(paused)
-            return reply
+            return done(reply)
 
     def on_command(
-        self, user_key: str, command: str, argument: str = "", *, staff: bool = False
+        self,
+        user_key: str,
+        command: str,
+        argument: str = "",
+        *,
+        staff: bool = False,
+        settle: Settle | None = None,
     ) -> Reply:
         """`staff`: the caller may use staff commands (Telegram admins, the terminal)."""
         command = command.lower().lstrip("/")
@@ -104,50 +115,65 @@ class Dialogue:
         }
         known = BY_NAME.get(command)
         if known is None or (known.staff and not staff):
-            return Reply().add("text", f"I don't know /{command}. Try /help.")
-        if known.name == "stats":  # staff figures read in their own session: none open here
-            return self.stats()
-        if known.name == "report":
-            return self.report_reply()
-        handler = handlers[known.name]
-        with self.sessions.begin() as session:
-            if command != "forget":
-                queries.touch_user(session, user_key=user_key)
-            return handler(session, user_key, argument.strip())
+            reply = Reply().add("text", f"I don't know /{command}. Try /help.")
+        elif known.name == "stats":  # staff figures read in their own session: none open here
+            reply = self.stats()
+        elif known.name == "report":
+            reply = self.report_reply()
+        else:
+            with self._turn(settle) as (session, done):
+                if command != "forget":
+                    queries.touch_user(session, user_key=user_key)
+                return done(handlers[known.name](session, user_key, argument.strip()))
+        with self._turn(settle) as (_session, done):
+            return done(reply)
 
-    def on_action(self, user_key: str, data: str) -> Reply:
+    def on_action(self, user_key: str, data: str, *, settle: Settle | None = None) -> Reply:
+        with self._turn(settle) as (session, done):
+            return done(self._act(session, user_key, data))
+
+    def _act(self, session: Session, user_key: str, data: str) -> Reply:
         action = actions.decode(data)
+        if isinstance(action, actions.Forget):
+            return self._forget(session, user_key, action.choice)
+        queries.touch_user(session, user_key=user_key)
+        match action:
+            case actions.FlowStep():
+                return self.flows.on_action(session, user_key, action)
+            case actions.ShowSection(career, section) if career in self.catalog:
+                queries.set_context(session, user_key=user_key, career=career, section=section)
+                return self._replacing(compose.section_reply(self.catalog, career, section))
+            case actions.ShowGuide(guide) if guide in self.search.guides:
+                return compose.guide_reply(self.search.guides.get(guide))
+            case actions.BrowseFields(page):
+                return self._replacing(compose.fields_reply(self.catalog, page))
+            case actions.BrowseField(field, page):
+                return self._replacing(compose.field_reply(self.catalog, field, page))
+            case actions.Rate(question, helpful):
+                # Only a learner's own answer can be rated; a forged id changes nothing.
+                counted = queries.record_feedback(
+                    session, user_key=user_key, question_id=question, helpful=helpful
+                )
+                return Reply(toast="Thanks for the feedback!" if counted else "Already noted 👍")
+            case actions.MoreCareers(page):
+                return self._more(session, user_key, page)
+            case actions.AskPrompt():
+                return compose.ask_prompt_reply()
+        return Reply(toast="That button is out of date.").add(
+            "text", "That button no longer works. Ask me a question or use /help."
+        )
+
+    @contextmanager
+    def _turn(self, settle: Settle | None) -> Iterator[tuple[Session, Callable[[Reply], Reply]]]:
+        """One transaction for a learner's input; `done(reply)` settles it inside."""
         with self.sessions.begin() as session:
-            if isinstance(action, actions.Forget):
-                return self._forget(session, user_key, action.choice)
-            queries.touch_user(session, user_key=user_key)
-            match action:
-                case actions.FlowStep():
-                    return self.flows.on_action(session, user_key, action)
-                case actions.ShowSection(career, section) if career in self.catalog:
-                    queries.set_context(session, user_key=user_key, career=career, section=section)
-                    return self._replacing(compose.section_reply(self.catalog, career, section))
-                case actions.ShowGuide(guide) if guide in self.search.guides:
-                    return compose.guide_reply(self.search.guides.get(guide))
-                case actions.BrowseFields(page):
-                    return self._replacing(compose.fields_reply(self.catalog, page))
-                case actions.BrowseField(field, page):
-                    return self._replacing(compose.field_reply(self.catalog, field, page))
-                case actions.Rate(question, helpful):
-                    # Only a learner's own answer can be rated; a forged id changes nothing.
-                    counted = queries.record_feedback(
-                        session, user_key=user_key, question_id=question, helpful=helpful
-                    )
-                    return Reply(
-                        toast="Thanks for the feedback!" if counted else "Already noted 👍"
-                    )
-                case actions.MoreCareers(page):
-                    return self._more(session, user_key, page)
-                case actions.AskPrompt():
-                    return compose.ask_prompt_reply()
-            return Reply(toast="That button is out of date.").add(
-                "text", "That button no longer works. Ask me a question or use /help."
-            )
+
+            def done(reply: Reply) -> Reply:
+                if settle is not None:
+                    settle(session, reply)
+                return reply
+
+            yield session, done
 
     # ------------------------------------------------------------------ answering
     def _answer(self, session: Session, user_key: str, text: str) -> Reply:

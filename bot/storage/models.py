@@ -71,13 +71,37 @@ class Feedback(Base):
     given_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class ProcessedUpdate(Base):
-    """Telegram update ids already handled: a redelivered update is answered once."""
+class InboxUpdate(Base):
+    """A Telegram update from the moment it is received until its reply is handed to Telegram.
 
-    __tablename__ = "processed_updates"
+    Stored before Telegram is told we have it (the polling offset or the webhook's 200), settled
+    in the same transaction as the learner's state (with the reply to send), then marked sent
+    message by message. After a crash the bot finishes what is here and not done; a redelivered
+    update finds its row and is answered once. The learner's words are cleared when done.
+    """
+
+    __tablename__ = "inbox"
 
     update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
-    processed_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    state: Mapped[str] = mapped_column(String(8), default="new", index=True)  # see INBOX_STATES
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # the update, until done
+    reply: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # the answer, until sent
+    sent: Mapped[int] = mapped_column(Integer, default=0)  # reply messages handed to Telegram
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    owner: Mapped[str] = mapped_column(String(64), default="")  # the replica working on it
+    claimed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    done_at: Mapped[datetime | None] = mapped_column(index=True)
+
+
+class SendBudget(Base):
+    """When the next message may go out, for every replica together: Telegram's per-bot limit
+    (about 30 a second) is shared, so the pace is kept where all replicas see it."""
+
+    __tablename__ = "send_budget"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    next_us: Mapped[int] = mapped_column(BigInteger, default=0)  # microseconds since the epoch
 
 
 class FlowState(Base):

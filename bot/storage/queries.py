@@ -13,16 +13,23 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.storage.models import (
+    Base,
     Feedback,
     FlowResult,
     FlowState,
-    ProcessedUpdate,
     QuestionLog,
     User,
     utcnow,
 )
 
-PROCESSED_IDS_HOURS = 48
+
+def insert_if_absent(session: Session, model: type[Base], values: dict[str, Any]) -> bool:
+    """Insert a row unless its key exists; True if this call wrote it. Race-free across
+    replicas: the database, not a read before the write, decides who was first."""
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    key = model.__mapper__.primary_key
+    statement = insert(model).values(**values).on_conflict_do_nothing().returning(*key)
+    return session.execute(statement).first() is not None
 
 
 def touch_user(session: Session, *, user_key: str) -> User:
@@ -30,15 +37,8 @@ def touch_user(session: Session, *, user_key: str) -> User:
     succeed: the insert ignores a row the other one just wrote."""
     user = session.get(User, user_key)
     if user is None:
-        dialect = session.get_bind().dialect.name
-        values = {"key": user_key, "first_seen": utcnow(), "last_seen": utcnow()}
-        if dialect == "postgresql":
-            session.execute(pg_insert(User).values(**values).on_conflict_do_nothing())
-        elif dialect == "sqlite":
-            session.execute(sqlite_insert(User).values(**values).on_conflict_do_nothing())
-        else:  # pragma: no cover - only SQLite and PostgreSQL are supported
-            session.add(User(**values))
-            session.flush()
+        now = utcnow()
+        insert_if_absent(session, User, {"key": user_key, "first_seen": now, "last_seen": now})
         user = session.get(User, user_key, populate_existing=True)
         assert user is not None
     user.last_seen = utcnow()
@@ -118,16 +118,6 @@ def record_feedback(session: Session, *, user_key: str, question_id: int, helpfu
     return True
 
 
-def mark_update_processed(session: Session, *, update_id: int) -> bool:
-    """False when another worker (or an earlier delivery) already took this update."""
-    try:
-        with session.begin_nested():
-            session.add(ProcessedUpdate(update_id=update_id))
-    except IntegrityError:
-        return False
-    return True
-
-
 def forget_user(session: Session, *, user_key: str) -> bool:
     """Delete everything stored about a learner; True if there was anything."""
     existed = session.get(User, user_key) is not None
@@ -142,9 +132,6 @@ def delete_old_questions(
 ) -> int:
     cutoff = (now or utcnow()) - timedelta(days=older_than_days)
     result = session.execute(delete(QuestionLog).where(QuestionLog.asked_at < cutoff))
-    # Telegram redelivers an update for at most 24 hours: ids older than two days can go.
-    seen_cutoff = (now or utcnow()) - timedelta(hours=PROCESSED_IDS_HOURS)
-    session.execute(delete(ProcessedUpdate).where(ProcessedUpdate.processed_at < seen_cutoff))
     return int(getattr(result, "rowcount", 0) or 0)
 
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from alembic import context
+from sqlalchemy import text
 
-from bot.storage.db import make_engine, normalise_url
+from bot.settings import normalise_url
+from bot.storage.db import MIGRATION_LOCK_KEY, make_engine
 from bot.storage.models import Base
 
 config = context.config
@@ -30,6 +32,12 @@ def run_migrations_online() -> None:
             render_as_batch=connection.dialect.name == "sqlite",
         )
         with context.begin_transaction():
+            if connection.dialect.name == "postgresql":
+                # Replicas starting together migrate one at a time; the others then find the
+                # schema current. (SQLite: bot.storage.db.upgrade holds a file lock.)
+                connection.execute(
+                    text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY}
+                )
             context.run_migrations()
     engine.dispose()
 
