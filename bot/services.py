@@ -49,7 +49,9 @@ class Services:
 def build_services(
     settings: Settings, *, embedder: Embedder | None = None, search: SearchServices | None = None
 ) -> Services:
-    """Load content, index and model, migrate the database, and wire the dialogue."""
+    """Migrate the database (first: an unreachable one fails in seconds, not after the model
+    loads), load content, index and model, and wire the dialogue."""
+    db.upgrade(settings.database_url)
     search = search or open_search(
         settings.knowledge_dir,
         settings.index_dir,
@@ -57,7 +59,6 @@ def build_services(
         threads=settings.embed_threads,
     )
     quiz = load_interest_quiz(settings.knowledge_dir / "quizzes" / "interests.yaml")
-    db.upgrade(settings.database_url)
     engine = db.make_engine(settings.database_url, timeout=settings.database_timeout_seconds)
     sessions = db.session_factory(engine)
     dialogue = Dialogue(

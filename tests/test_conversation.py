@@ -17,7 +17,7 @@ from bot.search.engine import SearchServices
 from bot.search.ranker import Context
 from bot.services import Services
 from bot.storage import queries
-from bot.storage.models import QuestionLog
+from bot.storage.models import QuestionLog, User
 from tests.fakebotapi import FakeBotAPI
 from tests.test_telegram import LEARNER, Chat, api, app  # noqa: F401  (fixtures)
 from tests.test_telegram import chat as tg_chat  # noqa: F401
@@ -180,6 +180,16 @@ async def test_a_learner_who_blocked_the_bot_is_not_an_error(
         await tg_chat.say("what does a plumber do?")
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert any("blocked" in r.getMessage() for r in caplog.records)
+    services = tg_chat.app.bot_data.services
+    with services.sessions() as session:  # marked inactive; writing again clears it
+        user = session.get(User, f"tg:{tg_chat.user_id}")
+        assert user is not None
+        assert user.blocked_at is not None
+    await tg_chat.say("what does a chef do?")
+    with services.sessions() as session:
+        user = session.get(User, f"tg:{tg_chat.user_id}")
+        assert user is not None
+        assert user.blocked_at is None
 
 
 # --- the terminal ---------------------------------------------------------------------------

@@ -64,7 +64,7 @@ from bot.dialogue.core import Settle
 from bot.dialogue.replies import Reply, render_html_messages
 from bot.search.index import IndexProblem
 from bot.services import Services
-from bot.storage import inbox, retention
+from bot.storage import inbox, queries, retention
 from bot.storage.ratelimit import LocalPace, SharedPace
 
 log = logging.getLogger(__name__)
@@ -131,7 +131,7 @@ class DurableQueue(asyncio.Queue[object]):
                 )
 
         try:
-            return await asyncio.to_thread(store)
+            return await in_thread(services, store)
         except DatabaseDown as error:
             log.warning("database unavailable, update %s not stored: %s", update.update_id,
                         _one_line(error))  # fmt: skip
@@ -261,6 +261,14 @@ class TurnRunner:
 
     def close(self) -> None:
         self.executor.shutdown(wait=False, cancel_futures=True)
+
+
+async def in_thread(services: Services, work: Callable[[], T]) -> T:
+    """Database work from the event loop: in a thread, and never longer than the database
+    timeout (a cut-off database raises TimeoutError here instead of holding the loop up)."""
+    return await asyncio.wait_for(
+        asyncio.to_thread(work), services.settings.database_timeout_seconds + 1
+    )
 
 
 def _one_line(error: BaseException) -> str:
@@ -393,7 +401,7 @@ async def deliver(
                     )
 
             with contextlib.suppress(*DatabaseDown):  # the learner still gets the answer
-                await asyncio.to_thread(mark)
+                await in_thread(services, mark)
 
         return BeforeSend(record)
 
@@ -518,7 +526,10 @@ async def on_group_message(update: Update, context: Context) -> None:
 async def on_error(update: object, context: Context) -> None:
     error = context.error
     if isinstance(error, Forbidden):  # the learner blocked the bot: nothing to send them
-        log.info("learner blocked the bot; not replying (%s)", error)
+        log.info("learner blocked the bot; marked inactive, not replying (%s)", error)
+        key = user_key(update) if isinstance(update, Update) else None
+        if key is not None:
+            await _mark_blocked(context.bot_data.services, key)
         return
     if isinstance(error, Conflict):
         log.warning("another instance is polling with this token; stop it (%s)", error)
@@ -538,6 +549,15 @@ async def on_error(update: object, context: Context) -> None:
             await context.bot.send_message(update.effective_chat.id, text)
 
 
+async def _mark_blocked(services: Services, key: str) -> None:
+    def mark() -> None:
+        with services.sessions.begin() as session:
+            queries.mark_blocked(session, user_key=key)
+
+    with contextlib.suppress(*DatabaseDown):
+        await in_thread(services, mark)
+
+
 # ---------------------------------------------------------------------- the inbox after a crash
 async def finish_update(application: Application, update: object) -> None:
     """An update whose handling ended without an answer to send is done (ignored, dropped by
@@ -551,7 +571,7 @@ async def finish_update(application: Application, update: object) -> None:
             inbox.close(session, update_id=update.update_id)
 
     with contextlib.suppress(*DatabaseDown):
-        await asyncio.to_thread(close)
+        await in_thread(services, close)
 
 
 async def resume_unfinished(context: Context) -> None:
@@ -570,7 +590,7 @@ async def resume_unfinished(context: Context) -> None:
             )
 
     try:
-        unfinished = await asyncio.to_thread(claim)
+        unfinished = await in_thread(data.services, claim)
     except DatabaseDown as error:
         log.warning("could not read the inbox: %s", _one_line(error))
         return

@@ -41,6 +41,8 @@ class User(Base):
     last_section: Mapped[str | None] = mapped_column(String(32))
     # The careers of the last list or comparison (and the question's kind), for follow-ups.
     last_shown: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # Set when Telegram says the learner blocked the bot; cleared when they write again.
+    blocked_at: Mapped[datetime | None] = mapped_column()
 
 
 class QuestionLog(Base):

@@ -42,7 +42,15 @@ def touch_user(session: Session, *, user_key: str) -> User:
         user = session.get(User, user_key, populate_existing=True)
         assert user is not None
     user.last_seen = utcnow()
+    user.blocked_at = None  # writing again means they unblocked us
     return user
+
+
+def mark_blocked(session: Session, *, user_key: str) -> None:
+    """Telegram refused a message (403): the learner blocked the bot. Counted, not retried."""
+    user = session.get(User, user_key)
+    if user is not None:
+        user.blocked_at = utcnow()
 
 
 def get_context(session: Session, *, user_key: str) -> tuple[str | None, str | None]:

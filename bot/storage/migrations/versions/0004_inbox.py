@@ -1,5 +1,6 @@
 """a durable inbox of Telegram updates (stored before they are acknowledged, settled with the
-learner's state, replayed after a crash) and the send budget replicas share
+learner's state, replayed after a crash), the send budget replicas share, and learners who
+blocked the bot
 
 Revision ID: 0004
 Revises: 0003
@@ -18,6 +19,8 @@ depends_on = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("users", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("blocked_at", sa.DateTime(timezone=True), nullable=True))
     op.create_table(
         "inbox",
         sa.Column("update_id", sa.BigInteger(), autoincrement=False, nullable=False),
@@ -74,3 +77,5 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_inbox_received_at"))
         batch_op.drop_index(batch_op.f("ix_inbox_state"))
     op.drop_table("inbox")
+    with op.batch_alter_table("users", schema=None) as batch_op:
+        batch_op.drop_column("blocked_at")
