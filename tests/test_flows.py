@@ -9,7 +9,7 @@ import yaml
 
 from bot.catalog import CatalogError
 from bot.dialogue.core import Dialogue
-from bot.dialogue.flows import score_interests
+from bot.dialogue.quiz_flow import score_interests
 from bot.dialogue.replies import Reply, render_plain
 from bot.quizzes import load_interest_quiz
 from bot.search.engine import SearchServices
