@@ -11,6 +11,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from enum import Enum
 from typing import Protocol
 
 from sqlalchemy.orm import Session
@@ -63,15 +64,42 @@ def typed_step(flow: Flow, state: FlowState, meaning: str, choices: Mapping[str,
     return FlowStep(flow, "a", state.run_id, state.position, choice=choices[meaning])
 
 
-# A second press of a counted answer (or a press after a lost reply): show where the learner is.
-ALREADY_COUNTED = Reply(toast="Already counted – here is your current question.")
+class Progress(Enum):
+    """What a pressed Back or answer button did to a flow."""
+
+    MOVED = "moved"  # answered or went back: the question at the new position is due
+    FINISHED = "finished"  # the last answer: the flow's result is due
+    # A second press of a counted answer (or a press after a lost reply): nothing changed, and
+    # the learner is shown where they are.
+    ALREADY_COUNTED = "already counted"
+    OUT_OF_DATE = "out of date"  # not a button of this step: nothing changed
 
 
-@dataclass
+TOASTS = {
+    Progress.ALREADY_COUNTED: "Already counted – here is your current question.",
+    Progress.OUT_OF_DATE: "That button is out of date.",
+}
+
+
+@dataclass(frozen=True)
 class StepOutcome:
-    position: int
+    progress: Progress
+    position: int  # the learner's step now
     answers: dict[str, str]
-    finished: bool
+
+    @property
+    def toast(self) -> str | None:
+        return TOASTS.get(self.progress)
+
+    def reply(self, question_at: Callable[[int], Reply]) -> Reply:
+        """The reply to a step that leaves the flow running: the question now due (which
+        replaces the one answered), the current one again after a repeated press, or a toast."""
+        if self.progress is Progress.OUT_OF_DATE:
+            return Reply(toast=self.toast)
+        reply = question_at(self.position)
+        reply.replace = self.progress is Progress.MOVED
+        reply.toast = self.toast
+        return reply
 
 
 def advance(
@@ -84,26 +112,26 @@ def advance(
     total: int,
     answer_key: Callable[[int], str],
     choices: set[str],
-) -> StepOutcome | Reply:
+) -> StepOutcome:
     """Apply a Back or an answer button to a flow.
 
     A button for another position (a double press, or an old message) changes nothing. The new
     state is committed with the update, so the flow survives restarts and other replicas.
     """
-    step, position = action.verb, action.position
+    step, position, answers = action.verb, action.position, dict(state.answers)
     if position != state.position:
-        return ALREADY_COUNTED
+        return StepOutcome(Progress.ALREADY_COUNTED, state.position, answers)
     if step == "b":
-        position, answers = max(0, position - 1), dict(state.answers)
+        position = max(0, position - 1)
     else:
         choice = action.choice
         if step != "a" or choice not in choices:
-            return Reply(toast="That button is out of date.")
-        answers = {**state.answers, answer_key(position): choice}
+            return StepOutcome(Progress.OUT_OF_DATE, state.position, answers)
+        answers[answer_key(position)] = choice
         position += 1
         if position >= total:
             queries.end_flow(session, user_key=user_key, kind=kind)
-            return StepOutcome(position, answers, finished=True)
+            return StepOutcome(Progress.FINISHED, position, answers)
     queries.save_flow(
         session,
         user_key=user_key,
@@ -113,7 +141,7 @@ def advance(
         answers=answers,
         position=position,
     )
-    return StepOutcome(position, answers, finished=False)
+    return StepOutcome(Progress.MOVED, position, answers)
 
 
 def question(
@@ -124,13 +152,12 @@ def question(
     note: str,
     text: str,
     options: list[tuple[str, str]],
-    replace: bool,
 ) -> Reply:
     """One step of a guided flow: its answers, then Back (after the first step) and Cancel.
 
     The run id and position travel in every button, so an old or repeated press is recognised.
     """
-    reply = Reply(replace=replace).add("note", note).add("text", text)
+    reply = Reply().add("note", note).add("text", text)
     reply.row(
         *(
             Button(label, FlowStep(flow, "a", run, position, choice=key).encode())

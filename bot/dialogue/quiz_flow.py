@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from bot.catalog import RIASEC_LETTERS, Catalog
 from bot.dialogue import actions
 from bot.dialogue.actions import Flow, FlowStep
-from bot.dialogue.flow_steps import ALREADY_COUNTED, advance, begin, question
+from bot.dialogue.flow_steps import Progress, advance, begin, question
 from bot.dialogue.replies import Button, Reply
 from bot.quizzes import InterestQuizContent
 from bot.storage import queries
@@ -127,7 +127,7 @@ class InterestQuiz:
             first_question=lambda run: self._question(run, 0),
         )
 
-    def _question(self, run: str, position: int, *, replace: bool = False) -> Reply:
+    def _question(self, run: str, position: int) -> Reply:
         statement = self.content.statements[position]
         return question(
             "quiz",
@@ -136,7 +136,6 @@ class InterestQuiz:
             note=f"Question {position + 1} of {len(self.content.statements)}",
             text=f"How would you feel about this? {statement.text}",
             options=[(option.key, option.label) for option in self.content.answers],
-            replace=replace,
         )
 
     def on_action(self, session: Session, user_key: str, action: FlowStep) -> Reply:
@@ -175,24 +174,18 @@ class InterestQuiz:
             answer_key=lambda position: self.content.statements[position].id,
             choices={option.key for option in self.content.answers},
         )
-        if outcome is ALREADY_COUNTED:
-            again = self._question(run, state.position)
-            again.toast = outcome.toast
-            return again
-        if isinstance(outcome, Reply):
-            return outcome
-        if outcome.finished:
-            result = score_interests(self.content, self.catalog, outcome.answers)
-            queries.save_flow_result(
-                session,
-                user_key=user_key,
-                kind=self.kind,
-                run_id=run,
-                career=None,
-                result=result.as_dict(),
-            )
-            return self._result_reply(result)
-        return self._question(run, outcome.position, replace=True)
+        if outcome.progress is not Progress.FINISHED:
+            return outcome.reply(lambda position: self._question(run, position))
+        result = score_interests(self.content, self.catalog, outcome.answers)
+        queries.save_flow_result(
+            session,
+            user_key=user_key,
+            kind=self.kind,
+            run_id=run,
+            career=None,
+            result=result.as_dict(),
+        )
+        return self._result_reply(result)
 
     def _ended(self) -> Reply:
         reply = Reply(toast="This quiz has ended.").add(

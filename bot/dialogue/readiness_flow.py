@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from bot.catalog import Catalog
 from bot.dialogue import actions
 from bot.dialogue.actions import Flow, FlowStep
-from bot.dialogue.flow_steps import ALREADY_COUNTED, advance, begin, question
+from bot.dialogue.flow_steps import Progress, advance, begin, question
 from bot.dialogue.replies import Button, Reply
 from bot.search.engine import SearchServices
 from bot.search.text import words
@@ -109,9 +109,7 @@ class ReadinessCheck:
             first_question=lambda run: self._question(run, career_id, 0),
         )
 
-    def _question(
-        self, run: str, career_id: str, position: int, *, replace: bool = False
-    ) -> Reply:
+    def _question(self, run: str, career_id: str, position: int) -> Reply:
         requirements = self.catalog.get(career_id).section("requirements").bullets
         return question(
             "rdy",
@@ -120,7 +118,6 @@ class ReadinessCheck:
             note=f"{position + 1} of {len(requirements)}",
             text=f"Are you comfortable with this? {requirements[position]}",
             options=list(READY_ANSWERS),
-            replace=replace,
         )
 
     def on_action(self, session: Session, user_key: str, action: FlowStep) -> Reply:
@@ -151,14 +148,8 @@ class ReadinessCheck:
             answer_key=str,
             choices=set(READY_WORDS),
         )
-        if outcome is ALREADY_COUNTED:
-            again = self._question(run, career_id, state.position)
-            again.toast = outcome.toast
-            return again
-        if isinstance(outcome, Reply):
-            return outcome
-        if not outcome.finished:
-            return self._question(run, career_id, outcome.position, replace=True)
+        if outcome.progress is not Progress.FINISHED:
+            return outcome.reply(lambda position: self._question(run, career_id, position))
         plan = self.readiness_plan(career_id, outcome.answers)
         queries.save_flow_result(
             session, user_key=user_key, kind=self.kind, run_id=run, career=career_id, result=plan
