@@ -134,6 +134,21 @@ def test_every_embedded_text_fits_the_model_window(index_dir: Path, embedder: Em
         assert embedder.token_count(row.text) <= MAX_TOKENS, row.text
 
 
+def test_nearest_bullets_come_from_the_asked_sections(index_dir: Path, embedder: Embedder) -> None:
+    """The readiness plan's steps: per requirement, the closest Getting Started/Study bullets."""
+    index = load_index(index_dir, KNOWLEDGE, model_name=embedder.name)
+    career = load_catalog(KNOWLEDGE).get("registered-nurse")
+    gaps = range(len(career.section("requirements").bullets))
+    among = ("getting_started", "study")
+    nearest = index.nearest_bullets(career.id, "requirements", gaps, among=among, each=2)
+    assert nearest
+    assert len(set(nearest)) == len(nearest) <= 2 * len(gaps)
+    for kind, position in nearest:
+        assert kind in among
+        assert position < len(career.section(kind).bullets)
+    assert index.nearest_bullets(career.id, "requirements", [], among=among, each=2) == []
+
+
 # --- rebuilding -----------------------------------------------------------------------------
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import numpy as np
 from sqlalchemy.orm import Session
 
 from bot.catalog import Catalog
@@ -177,34 +176,15 @@ class ReadinessCheck:
 
     def _steps_for(self, career_id: str, gaps: list[int]) -> list[dict[str, str]]:
         """Getting-started and study bullets closest in meaning to each gap, listed in order."""
-        index = self.search.index
-        vectors = index.vectors
-        rows = {
-            (r.kind, r.section, r.position): i
-            for i, r in enumerate(index.rows)
-            if r.career == career_id and r.kind == "bullet"
-        }
         career = self.catalog.get(career_id)
-        candidates = [
-            (kind, position, rows[("bullet", kind, position)])
-            for kind in ("getting_started", "study")
-            for position in range(len(career.section(kind).bullets))
-            if ("bullet", kind, position) in rows
-        ]
-        chosen: set[tuple[str, int]] = set()
-        for gap in gaps:
-            gap_row = rows.get(("bullet", "requirements", gap))
-            if gap_row is None or not candidates:
-                continue
-            sims = np.array([float(vectors[gap_row] @ vectors[row]) for _, _, row in candidates])
-            for best in np.argsort(-sims)[:2]:
-                kind, position, _ = candidates[int(best)]
-                chosen.add((kind, position))
+        chosen = self.search.index.nearest_bullets(
+            career_id, "requirements", gaps, among=("getting_started", "study"), each=2
+        )
         if not chosen:  # nothing to work on: the first steps are the plan
-            chosen = {
+            chosen = [
                 ("getting_started", i)
                 for i in range(min(3, len(career.section("getting_started").bullets)))
-            }
+            ]
         steps = [(kind, career.section(kind).bullets[position]) for kind, position in chosen]
         # The learner's timeline: school, then study, then registration, then work.
         ordered = sorted(steps, key=lambda s: (_stage(s[1]), s[0] != "getting_started", s[1]))

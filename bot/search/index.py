@@ -11,7 +11,7 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -232,6 +232,39 @@ class LoadedIndex:
     bm25: Any
     bm25_keys: list[tuple[str, str]]
     path: Path
+
+    def nearest_bullets(
+        self,
+        career: str,
+        section: str,
+        positions: Iterable[int],
+        *,
+        among: Sequence[str],
+        each: int,
+    ) -> list[tuple[str, int]]:
+        """For each of a career's `section` bullets at `positions`, the `each` bullets of its
+        `among` sections closest in meaning: (section, position) pairs, each listed once."""
+        rows = {
+            (row.section, row.position): i
+            for i, row in enumerate(self.rows)
+            if row.career == career and row.kind == "bullet" and row.section is not None
+        }
+        candidates = sorted(
+            (key for key in rows if key[0] in among), key=lambda key: (among.index(key[0]), key[1])
+        )
+        if not candidates:
+            return []
+        candidate_vectors = self.vectors[[rows[key] for key in candidates]]
+        nearest: dict[tuple[str, int], None] = {}
+        for position in positions:
+            row = rows.get((section, position))
+            if row is None:
+                continue
+            closeness = candidate_vectors @ self.vectors[row]  # unit vectors: cosine similarity
+            for best in np.argsort(-closeness)[:each]:
+                kind, at = candidates[int(best)]
+                nearest[(kind, at)] = None
+        return list(nearest)
 
 
 def read_manifest(index_dir: Path, build: Path | None = None) -> dict[str, Any]:
