@@ -1,5 +1,5 @@
-"""What the guided flows share: the run id, one question with its buttons, and the step machine
-that applies a pressed (or typed) answer.
+"""What the guided flows share: the run id, one question with its buttons, the step machine
+that applies a pressed (or typed) answer, and the stored result.
 
 State is committed per answer (table flow_state), so a learner can stop, the bot can restart,
 and another replica can carry on. Each run has a run id inside its buttons: a button from a run
@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Protocol
 
+from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from bot.dialogue.actions import Flow, FlowStep
@@ -142,6 +143,20 @@ def advance(
         position=position,
     )
     return StepOutcome(Progress.MOVED, position, answers)
+
+
+def save_result(
+    session: Session, user_key: str, *, kind: str, run: str, career: str | None, result: BaseModel
+) -> None:
+    """A finished run's result, stored as JSON that the result's own model reads back."""
+    queries.save_flow_result(
+        session,
+        user_key=user_key,
+        kind=kind,
+        run_id=run,
+        career=career,
+        result=result.model_dump(mode="json"),
+    )
 
 
 def question(

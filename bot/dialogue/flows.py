@@ -7,15 +7,13 @@ button back into a flow the learner left to ask something.
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy.orm import Session
 
 from bot.catalog import Catalog
 from bot.dialogue.actions import FlowStep
 from bot.dialogue.flow_steps import GuidedFlow, typed_step
 from bot.dialogue.quiz_flow import InterestQuiz
-from bot.dialogue.readiness_flow import ReadinessCheck
+from bot.dialogue.readiness_flow import ReadinessCheck, ReadinessPlan
 from bot.dialogue.replies import Button, Reply
 from bot.quizzes import InterestQuizContent
 from bot.search.engine import SearchServices
@@ -96,5 +94,5 @@ class FlowRunner:
     def start_readiness(self, session: Session, user_key: str, argument: str = "") -> Reply:
         return self.readiness.start(session, user_key, argument)
 
-    def readiness_plan(self, career_id: str, answers: dict[str, str]) -> dict[str, Any]:
+    def readiness_plan(self, career_id: str, answers: dict[str, str]) -> ReadinessPlan:
         return self.readiness.readiness_plan(career_id, answers)

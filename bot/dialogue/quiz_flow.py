@@ -4,15 +4,14 @@ the careers whose codes fit the strongest types, each with the liked activities 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
 
+from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from bot.catalog import RIASEC_LETTERS, Catalog
 from bot.dialogue import actions
 from bot.dialogue.actions import Flow, FlowStep
-from bot.dialogue.flow_steps import Progress, advance, begin, question
+from bot.dialogue.flow_steps import Progress, advance, begin, question, save_result
 from bot.dialogue.replies import Button, Reply
 from bot.quizzes import InterestQuizContent
 from bot.storage import queries
@@ -22,29 +21,18 @@ CAREER_WEIGHTS = (1.0, 0.6, 0.35)
 FLAT_SPREAD = 2  # top minus bottom type score at or under this: no clear pattern
 
 
-@dataclass
-class InterestResult:
+class CareerMatch(BaseModel):
+    id: str
+    why: list[str]  # liked statements that drove the match
+
+
+class InterestResult(BaseModel):
+    """What a finished quiz found; stored as JSON (flow_results.result) for "Show my result"."""
+
     scores: dict[str, int]
     top_types: list[str]
-    careers: list[tuple[str, list[str]]]  # (career id, liked statements that drove the match)
+    careers: list[CareerMatch]
     clear: bool
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "scores": self.scores,
-            "top_types": self.top_types,
-            "careers": [{"id": c, "why": why} for c, why in self.careers],
-            "clear": self.clear,
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> InterestResult:
-        return cls(
-            scores=dict(data["scores"]),
-            top_types=list(data["top_types"]),
-            careers=[(c["id"], list(c["why"])) for c in data["careers"]],
-            clear=bool(data["clear"]),
-        )
 
 
 def score_interests(
@@ -65,7 +53,7 @@ def score_interests(
     spread = scores[ordered[0]] - scores[ordered[-1]]
     clear = spread > FLAT_SPREAD and any(liked.values())
     if not clear:
-        return InterestResult(scores, top, [], clear=False)
+        return InterestResult(scores=scores, top_types=top, careers=[], clear=False)
     full = content.max_score * 5
     fits = []
     for career in catalog:
@@ -77,8 +65,8 @@ def score_interests(
     for _fit, career_id in fits[:5]:
         codes = catalog.get(career_id).riasec
         why = [text for t in codes for text in liked[t]][:3]
-        careers.append((career_id, why))
-    return InterestResult(scores, top, careers, clear=True)
+        careers.append(CareerMatch(id=career_id, why=why))
+    return InterestResult(scores=scores, top_types=top, careers=careers, clear=True)
 
 
 class InterestQuiz:
@@ -149,7 +137,7 @@ class InterestQuiz:
             last = queries.last_flow_result(session, user_key=user_key, kind=self.kind)
             if last is None:
                 return self._ended()
-            return self._result_reply(InterestResult.from_dict(last.result))
+            return self._result_reply(InterestResult.model_validate(last.result))
         state = queries.get_flow(session, user_key=user_key, kind=self.kind)
         if step == "resume" and state is not None:
             return self._question(state.run_id, state.position)
@@ -177,14 +165,7 @@ class InterestQuiz:
         if outcome.progress is not Progress.FINISHED:
             return outcome.reply(lambda position: self._question(run, position))
         result = score_interests(self.content, self.catalog, outcome.answers)
-        queries.save_flow_result(
-            session,
-            user_key=user_key,
-            kind=self.kind,
-            run_id=run,
-            career=None,
-            result=result.as_dict(),
-        )
+        save_result(session, user_key, kind=self.kind, run=run, career=None, result=result)
         return self._result_reply(result)
 
     def _ended(self) -> Reply:
@@ -212,14 +193,15 @@ class InterestQuiz:
             reply.add("bullet", f"{kind.name} ({kind.nickname}): {kind.sentence}")
         reply.add("text", "Careers that fit you best:")
         buttons = []
-        for career_id, why in result.careers:
-            if career_id not in self.catalog:
+        for match in result.careers:
+            if match.id not in self.catalog:
                 continue
-            career = self.catalog.get(career_id)
-            because = f" – because you liked: {'; '.join(w.lower() for w in why)}" if why else ""
+            career = self.catalog.get(match.id)
+            liked = "; ".join(w.lower() for w in match.why)
+            because = f" – because you liked: {liked}" if match.why else ""
             reply.add("bullet", f"{career.title}{because}")
             buttons.append(
-                Button(career.title, actions.ShowSection(career_id, "overview").encode())
+                Button(career.title, actions.ShowSection(career.id, "overview").encode())
             )
         for i in range(0, len(buttons), 2):
             reply.row(*buttons[i : i + 2])

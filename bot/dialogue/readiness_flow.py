@@ -4,14 +4,14 @@ strengths, gaps and the Getting Started and Study steps that address the gaps.""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
+from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from bot.catalog import Catalog
 from bot.dialogue import actions
 from bot.dialogue.actions import Flow, FlowStep
-from bot.dialogue.flow_steps import Progress, advance, begin, question
+from bot.dialogue.flow_steps import Progress, advance, begin, question, save_result
 from bot.dialogue.replies import Button, Reply
 from bot.search.engine import SearchServices
 from bot.search.text import words
@@ -20,6 +20,25 @@ from bot.storage.models import FlowState
 
 READY_ANSWERS = (("y", "Yes"), ("s", "Somewhat"), ("n", "Not yet"))
 READY_WORDS = dict(READY_ANSWERS)
+
+
+class Gap(BaseModel):
+    requirement: str
+    answer: str  # "Somewhat" or "Not yet"
+
+
+class PlanStep(BaseModel):
+    section: str  # getting_started or study
+    step: str
+
+
+class ReadinessPlan(BaseModel):
+    """A finished readiness check; stored as JSON (flow_results.result)."""
+
+    strengths: list[str]
+    work_on: list[Gap]  # not-yet first
+    steps: list[PlanStep]  # in the learner's timeline
+
 
 STAGES = (  # checked in this order; a step's stage is the first whose words it uses
     (2, ("register", "registration", "community service", "internship", "trade test", "licen",
@@ -150,12 +169,10 @@ class ReadinessCheck:
         if outcome.progress is not Progress.FINISHED:
             return outcome.reply(lambda position: self._question(run, career_id, position))
         plan = self.readiness_plan(career_id, outcome.answers)
-        queries.save_flow_result(
-            session, user_key=user_key, kind=self.kind, run_id=run, career=career_id, result=plan
-        )
+        save_result(session, user_key, kind=self.kind, run=run, career=career_id, result=plan)
         return self._plan_reply(career_id, plan)
 
-    def readiness_plan(self, career_id: str, answers: dict[str, str]) -> dict[str, Any]:
+    def readiness_plan(self, career_id: str, answers: dict[str, str]) -> ReadinessPlan:
         """Strengths, gaps (not-yet first) and the steps that address the gaps, in course order."""
         career = self.catalog.get(career_id)
         requirements = career.section("requirements").bullets
@@ -164,17 +181,15 @@ class ReadinessCheck:
             (i for i in range(len(requirements)) if answers.get(str(i)) in ("s", "n")),
             key=lambda i: (answers[str(i)] != "n", i),
         )
-        steps = self._steps_for(career_id, gaps)
-        return {
-            "strengths": strengths,
-            "work_on": [
-                {"requirement": requirements[i], "answer": READY_WORDS[answers[str(i)]]}
-                for i in gaps
+        return ReadinessPlan(
+            strengths=strengths,
+            work_on=[
+                Gap(requirement=requirements[i], answer=READY_WORDS[answers[str(i)]]) for i in gaps
             ],
-            "steps": steps,
-        }
+            steps=self._steps_for(career_id, gaps),
+        )
 
-    def _steps_for(self, career_id: str, gaps: list[int]) -> list[dict[str, str]]:
+    def _steps_for(self, career_id: str, gaps: list[int]) -> list[PlanStep]:
         """Getting-started and study bullets closest in meaning to each gap, listed in order."""
         career = self.catalog.get(career_id)
         chosen = self.search.index.nearest_bullets(
@@ -188,24 +203,24 @@ class ReadinessCheck:
         steps = [(kind, career.section(kind).bullets[position]) for kind, position in chosen]
         # The learner's timeline: school, then study, then registration, then work.
         ordered = sorted(steps, key=lambda s: (_stage(s[1]), s[0] != "getting_started", s[1]))
-        return [{"section": kind, "step": step} for kind, step in ordered]
+        return [PlanStep(section=kind, step=step) for kind, step in ordered]
 
-    def _plan_reply(self, career_id: str, plan: dict[str, Any]) -> Reply:
+    def _plan_reply(self, career_id: str, plan: ReadinessPlan) -> Reply:
         career = self.catalog.get(career_id)
         reply = Reply(replace=True).add("title", f"Your plan: {career.title}")
-        if plan["strengths"]:
+        if plan.strengths:
             reply.add("text", "💪 Your strengths:")
-            for strength in plan["strengths"]:
+            for strength in plan.strengths:
                 reply.add("bullet", strength)
-        if plan["work_on"]:
+        if plan.work_on:
             reply.add("text", "🛠 To work on:")
-            for item in plan["work_on"]:
-                reply.add("bullet", f"{item['requirement']} ({item['answer'].lower()})")
+            for gap in plan.work_on:
+                reply.add("bullet", f"{gap.requirement} ({gap.answer.lower()})")
             reply.add("text", "📌 Steps that help, in order:")
         else:
             reply.add("text", "You feel ready for all of it – great! Your next steps:")
-        for step in plan["steps"]:
-            reply.add("bullet", step["step"])
+        for step in plan.steps:
+            reply.add("bullet", step.step)
         reply.row(
             Button("Getting started", actions.ShowSection(career_id, "getting_started").encode()),
             Button("Study", actions.ShowSection(career_id, "study").encode()),
