@@ -2,45 +2,82 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import Counter
 from pathlib import Path
 
-import yaml
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from bot.catalog import RIASEC_LETTERS, CatalogError
+from bot.catalog import RIASEC_LETTERS
+from bot.content import load_yaml_model
 
 STATEMENTS_PER_TYPE = 5
 
 
-@dataclass(frozen=True)
-class AnswerOption:
-    key: str
-    label: str
+class _Content(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class AnswerOption(_Content):
+    key: str = Field(min_length=1)
+    label: str = Field(min_length=1)
     score: int
 
 
-@dataclass(frozen=True)
-class InterestType:
-    letter: str
-    name: str
-    nickname: str
-    sentence: str
+class InterestType(_Content):
+    name: str = Field(min_length=1)
+    nickname: str = Field(min_length=1)
+    sentence: str = Field(min_length=1)
 
 
-@dataclass(frozen=True)
-class Statement:
-    id: str
+class Statement(_Content):
+    id: str = Field(min_length=1)
     type: str
-    text: str
+    text: str = Field(min_length=1)
+
+    @field_validator("type")
+    @classmethod
+    def _known_type(cls, letter: str) -> str:
+        if letter not in RIASEC_LETTERS:
+            raise ValueError(f"unknown type '{letter}'")
+        return letter
 
 
-@dataclass(frozen=True)
-class InterestQuizContent:
-    title: str
-    intro: str
+class InterestQuizContent(_Content):
+    title: str = Field(min_length=1)
+    intro: str = Field(min_length=1)
     answers: tuple[AnswerOption, ...]
     types: dict[str, InterestType]
     statements: tuple[Statement, ...]
+
+    @field_validator("answers")
+    @classmethod
+    def _distinct_options(cls, answers: tuple[AnswerOption, ...]) -> tuple[AnswerOption, ...]:
+        if len(answers) < 2 or len({a.key for a in answers}) != len(answers):
+            raise ValueError("needs at least two options with different keys")
+        return answers
+
+    @field_validator("types")
+    @classmethod
+    def _every_type(cls, types: dict[str, InterestType]) -> dict[str, InterestType]:
+        if set(types) != set(RIASEC_LETTERS):
+            raise ValueError("must have exactly R, I, A, S, E and C")
+        return types
+
+    @field_validator("statements")
+    @classmethod
+    def _balanced(cls, statements: tuple[Statement, ...]) -> tuple[Statement, ...]:
+        """Unique ids and the same number of statements per type, so no type is favoured."""
+        ids = [s.id for s in statements]
+        if len(set(ids)) != len(ids):
+            raise ValueError("statement ids must be unique")
+        counts = Counter(s.type for s in statements)
+        for letter in RIASEC_LETTERS:
+            if counts[letter] != STATEMENTS_PER_TYPE:
+                raise ValueError(
+                    f"type {letter} has {counts[letter]} statements "
+                    f"({STATEMENTS_PER_TYPE} expected)"
+                )
+        return statements
 
     def answer(self, key: str) -> AnswerOption | None:
         return next((option for option in self.answers if option.key == key), None)
@@ -51,57 +88,4 @@ class InterestQuizContent:
 
 
 def load_interest_quiz(path: Path) -> InterestQuizContent:
-    def fail(problem: str, line: int | None = None) -> CatalogError:
-        return CatalogError(path, line, problem)
-
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise fail("quiz file not found") from None
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        raise fail(
-            f"malformed YAML: {getattr(error, 'problem', '')}", mark.line + 1 if mark else None
-        ) from None
-    if not isinstance(data, dict):
-        raise fail("expected title, intro, answers, types and statements")
-    for key in ("title", "intro", "answers", "types", "statements"):
-        if key not in data:
-            raise fail(f"missing '{key}'")
-    try:
-        answers = tuple(
-            AnswerOption(str(a["key"]), str(a["label"]), int(a["score"])) for a in data["answers"]
-        )
-        types = {
-            letter: InterestType(letter, str(t["name"]), str(t["nickname"]), str(t["sentence"]))
-            for letter, t in data["types"].items()
-        }
-        statements = tuple(
-            Statement(str(s["id"]), str(s["type"]), str(s["text"]).strip())
-            for s in data["statements"]
-        )
-    except (KeyError, TypeError, ValueError, AttributeError) as error:
-        raise fail(f"malformed entry ({type(error).__name__}: {error})") from None
-    if len(answers) < 2 or len({a.key for a in answers}) != len(answers):
-        raise fail("'answers' needs at least two options with different keys")
-    if set(types) != set(RIASEC_LETTERS):
-        raise fail("'types' must have exactly R, I, A, S, E and C")
-    ids = [s.id for s in statements]
-    if len(set(ids)) != len(ids):
-        raise fail("statement ids must be unique")
-    for statement in statements:
-        if statement.type not in types:
-            raise fail(f"statement {statement.id}: unknown type '{statement.type}'")
-        if not statement.text:
-            raise fail(f"statement {statement.id}: empty text")
-    for letter in RIASEC_LETTERS:
-        count = sum(1 for s in statements if s.type == letter)
-        if count != STATEMENTS_PER_TYPE:
-            raise fail(f"type {letter} has {count} statements ({STATEMENTS_PER_TYPE} expected)")
-    return InterestQuizContent(
-        title=str(data["title"]),
-        intro=str(data["intro"]).strip(),
-        answers=answers,
-        types=types,
-        statements=statements,
-    )
+    return load_yaml_model(path, InterestQuizContent)

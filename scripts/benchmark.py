@@ -20,9 +20,11 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, TypeVar
+
+from tqdm import tqdm
 
 from bot.catalog import CatalogError
 from bot.search.embedder import Embedder, ModelMissingError
@@ -91,17 +93,11 @@ QUESTIONS: tuple[tuple[str, Context | None], ...] = (
 FIRST_QUESTION = ("how do I become a plumber", None)  # not the warm-up question of open_search
 
 
-def _progress(items: Iterable[T], *, total: int, desc: str, enabled: bool) -> Iterator[T]:
-    """tqdm on stderr when installed and wanted; the plain iterable otherwise."""
+def _progress(items: Iterable[T], *, total: int, desc: str, enabled: bool) -> Iterable[T]:
+    """tqdm on stderr when wanted; the plain iterable otherwise."""
     if enabled:
-        try:
-            from tqdm import tqdm
-        except ImportError:
-            pass
-        else:
-            yield from tqdm(items, total=total, desc=desc, file=sys.stderr, leave=False)
-            return
-    yield from items
+        return tqdm(items, total=total, desc=desc, file=sys.stderr, leave=False)
+    return items
 
 
 def peak_rss_mb() -> float:

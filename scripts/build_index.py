@@ -49,9 +49,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 1
     manifest = read_manifest(index_dir)
-    counts = ", ".join(f"{n} {kind}s" for kind, n in manifest["counts"].items())
+    counts = ", ".join(f"{n} {kind}s" for kind, n in manifest.counts.items())
     print(
-        f"Built {build.name}: {manifest['careers']} careers ({counts}) "
+        f"Built {build.name}: {manifest.careers} careers ({counts}) "
         f"in {time.perf_counter() - started:.1f}s",
         file=sys.stderr,
     )

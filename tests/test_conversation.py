@@ -142,7 +142,7 @@ def test_readiness_plan_follows_the_learners_timeline(services: Services) -> Non
     plan = services.dialogue.flows.readiness_plan(
         "registered-nurse", {str(i): "n" for i in range(6)}
     )
-    steps = [step["step"].lower() for step in plan["steps"]]
+    steps = [step.step.lower() for step in plan.steps]
     school = [i for i, s in enumerate(steps) if "grade" in s]
     service = [i for i, s in enumerate(steps) if "community service" in s]
     if school and service:

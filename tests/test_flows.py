@@ -9,7 +9,7 @@ import yaml
 
 from bot.catalog import CatalogError
 from bot.dialogue.core import Dialogue
-from bot.dialogue.flows import score_interests
+from bot.dialogue.quiz_flow import score_interests
 from bot.dialogue.replies import Reply, render_plain
 from bot.quizzes import load_interest_quiz
 from bot.search.engine import SearchServices
@@ -134,9 +134,9 @@ def test_scoring_prefers_matching_codes(search: SearchServices) -> None:
     result = score_interests(quiz, search.catalog, answers)
     assert result.clear
     assert result.top_types[:2] == ["A", "E"] or result.top_types[:2] == ["E", "A"]
-    for career_id, why in result.careers:
-        assert search.catalog.get(career_id).riasec[0] in "AE"
-        assert why
+    for match in result.careers:
+        assert search.catalog.get(match.id).riasec[0] in "AE"
+        assert match.why
 
 
 def test_readiness_check_builds_a_plan(services: Services) -> None:
@@ -231,7 +231,7 @@ def test_quiz_matches_spread_over_the_catalogue(search: SearchServices) -> None:
             for s in quiz.statements
         }
         result = score_interests(quiz, search.catalog, answers)
-        careers = [career_id for career_id, _ in result.careers]
+        careers = [match.id for match in result.careers]
         assert len(careers) == 5
         reached |= set(careers)
         if order[0] == "E":

@@ -80,28 +80,28 @@ def test_manifest_describes_the_build(index_dir: Path, embedder: Embedder) -> No
     catalog = load_catalog(KNOWLEDGE)
     intents = load_intents(KNOWLEDGE / "intents.yaml")
 
-    assert manifest["format"] == INDEX_FORMAT
-    assert manifest["model"] == MODEL_NAME == embedder.name
-    assert manifest["dimension"] == embedder.dimension
-    assert manifest["knowledge_hash"] == knowledge_hash(KNOWLEDGE)
-    assert manifest["careers"] == len(catalog) >= 80
+    assert manifest.format == INDEX_FORMAT
+    assert manifest.model == MODEL_NAME == embedder.name
+    assert manifest.dimension == embedder.dimension
+    assert manifest.knowledge_hash == knowledge_hash(KNOWLEDGE)
+    assert manifest.careers == len(catalog) >= 80
     bullets = sum(len(career.section(kind).items) for career in catalog for kind in SECTION_KINDS)
-    assert manifest["counts"] == {
+    assert manifest.counts == {
         "name": len(catalog),
         "section": 6 * len(catalog),
         "bullet": bullets,
         "example": sum(len(intents[intent]) for intent in INTENTS),
     }
-    built_at = datetime.fromisoformat(manifest["built_at"])
+    built_at = datetime.fromisoformat(manifest.built_at)
     assert built_at.utcoffset() is not None, "built_at should carry its time zone"
     assert built_at <= datetime.now(built_at.tzinfo)
 
     build = live_build(index_dir)
     vectors = faiss.read_index(str(build / "vectors.faiss"))
     rows = json.loads((build / "rows.json").read_text(encoding="utf-8"))
-    assert manifest["vectors"] == vectors.ntotal == len(rows) == sum(manifest["counts"].values())
+    assert manifest.vectors == vectors.ntotal == len(rows) == sum(manifest.counts.values())
     assert vectors.d == embedder.dimension
-    for kind, count in manifest["counts"].items():
+    for kind, count in manifest.counts.items():
         assert sum(1 for row in rows if row["kind"] == kind) == count
 
 
@@ -134,6 +134,21 @@ def test_every_embedded_text_fits_the_model_window(index_dir: Path, embedder: Em
         assert embedder.token_count(row.text) <= MAX_TOKENS, row.text
 
 
+def test_nearest_bullets_come_from_the_asked_sections(index_dir: Path, embedder: Embedder) -> None:
+    """The readiness plan's steps: per requirement, the closest Getting Started/Study bullets."""
+    index = load_index(index_dir, KNOWLEDGE, model_name=embedder.name)
+    career = load_catalog(KNOWLEDGE).get("registered-nurse")
+    gaps = range(len(career.section("requirements").bullets))
+    among = ("getting_started", "study")
+    nearest = index.nearest_bullets(career.id, "requirements", gaps, among=among, each=2)
+    assert nearest
+    assert len(set(nearest)) == len(nearest) <= 2 * len(gaps)
+    for kind, position in nearest:
+        assert kind in among
+        assert position < len(career.section(kind).bullets)
+    assert index.nearest_bullets(career.id, "requirements", [], among=among, each=2) == []
+
+
 # --- rebuilding -----------------------------------------------------------------------------
 
 
@@ -154,7 +169,7 @@ def test_rebuild_swaps_current_and_keeps_only_the_previous_build(
     assert leftovers(index) == []
     loaded = load_index(index, knowledge, model_name=embedder.name)
     assert loaded.path == new.resolve()
-    assert loaded.manifest["knowledge_hash"] == knowledge_hash(knowledge)
+    assert loaded.manifest.knowledge_hash == knowledge_hash(knowledge)
 
 
 def _fake_vectors(embedder: Embedder) -> Callable[..., Vectors]:

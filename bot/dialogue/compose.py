@@ -88,12 +88,7 @@ def answer_reply(catalog: Catalog, answer: Answer) -> Reply:
         reply = section_reply(
             catalog, answer.career, answer.section, highlights=answer.highlights, note=note
         )
-        close = [
-            alt
-            for alt in answer.alternatives
-            if answer.low_confidence or alt.confidence >= 0.6 * answer.confidence
-        ][:3]
-        if close:
+        if answer.did_you_mean:
             reply.add("note", "Did you mean one of these?")
             reply.buttons.insert(
                 0,
@@ -102,7 +97,7 @@ def answer_reply(catalog: Catalog, answer: Answer) -> Reply:
                         f"{catalog.get(alt.career).title}: {SECTION_SHORT_LABELS[alt.section]}",
                         actions.ShowSection(alt.career, alt.section).encode(),
                     )
-                    for alt in close
+                    for alt in answer.did_you_mean
                 ],
             )
         return reply

@@ -259,13 +259,13 @@ class Dialogue:
         """Usage figures for staff (Telegram shows this to ADMIN_USER_IDS only)."""
         with self.sessions() as session:
             figures = queries.usage_stats(session)
-        reply = Reply().add("title", f"Last {figures['days']} days")
-        outcomes = ", ".join(f"{k} {v}" for k, v in sorted(figures["outcomes"].items()))
-        reply.add("bullet", f"{figures['learners']} learners in all")
-        reply.add("bullet", f"{figures['questions']} questions ({outcomes or 'none'})")
-        reply.add("bullet", f"median answer time {figures['median_latency_ms']:.0f} ms")
-        reply.add("bullet", f"feedback: {figures['helpful']} 👍, {figures['not_helpful']} 👎")
-        for career, count in figures["top_careers"]:
+        reply = Reply().add("title", f"Last {figures.days} days")
+        outcomes = ", ".join(f"{k} {v}" for k, v in sorted(figures.outcomes.items()))
+        reply.add("bullet", f"{figures.learners} learners in all")
+        reply.add("bullet", f"{figures.questions} questions ({outcomes or 'none'})")
+        reply.add("bullet", f"median answer time {figures.median_latency_ms:.0f} ms")
+        reply.add("bullet", f"feedback: {figures.helpful} 👍, {figures.not_helpful} 👎")
+        for career, count in figures.top_careers:
             title = self.catalog.get(career).title if career in self.catalog else career
             reply.add("bullet", f"{title}: {count} questions")
         return reply

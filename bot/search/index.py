@@ -11,7 +11,7 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,6 +20,7 @@ from typing import Any
 import bm25s
 import faiss
 import numpy as np
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from bot.catalog import SECTION_KINDS, SECTION_TITLES, Catalog, load_catalog
 from bot.search.embedder import MAX_TOKENS, Embedder, Vectors
@@ -44,6 +45,22 @@ class IndexStaleError(IndexProblem):
 
 class IndexCorruptError(IndexProblem):
     pass
+
+
+class IndexManifest(BaseModel):
+    """manifest.json of a build: what it was built from and with, and how much is in it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    format: int
+    model: str
+    dimension: int
+    knowledge_hash: str
+    careers: int
+    counts: dict[str, int]  # rows per kind (ROW_KINDS)
+    vectors: int
+    built_at: str  # ISO 8601, to the second, with its time zone
+    build_seconds: float
 
 
 @dataclass(frozen=True)
@@ -183,19 +200,20 @@ def build_index(
         retriever.index([tokenize(text) for text in texts], show_progress=False)
         retriever.save(str(staging / "bm25"), show_progress=False)
         (staging / "bm25_keys.json").write_text(json.dumps(keys), encoding="utf-8")
-        counts = {kind: sum(1 for row in rows if row.kind == kind) for kind in ROW_KINDS}
-        manifest = {
-            "format": INDEX_FORMAT,
-            "model": embedder.name,
-            "dimension": embedder.dimension,
-            "knowledge_hash": content_hash,
-            "careers": len(catalog),
-            "counts": counts,
-            "vectors": len(rows),
-            "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            "build_seconds": round(time.perf_counter() - started, 2),
-        }
-        (staging / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+        manifest = IndexManifest(
+            format=INDEX_FORMAT,
+            model=embedder.name,
+            dimension=embedder.dimension,
+            knowledge_hash=content_hash,
+            careers=len(catalog),
+            counts={kind: sum(1 for row in rows if row.kind == kind) for kind in ROW_KINDS},
+            vectors=len(rows),
+            built_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            build_seconds=round(time.perf_counter() - started, 2),
+        )
+        (staging / "manifest.json").write_text(
+            manifest.model_dump_json(indent=2), encoding="utf-8"
+        )
         final = builds / stamp
         staging.rename(final)
     except BaseException:
@@ -225,7 +243,7 @@ def _remove_old_builds(builds: Path, keep: Path) -> None:
 
 @dataclass
 class LoadedIndex:
-    manifest: dict[str, Any]
+    manifest: IndexManifest
     rows: list[Row]
     vectors: Vectors
     faiss_index: Any
@@ -233,8 +251,41 @@ class LoadedIndex:
     bm25_keys: list[tuple[str, str]]
     path: Path
 
+    def nearest_bullets(
+        self,
+        career: str,
+        section: str,
+        positions: Iterable[int],
+        *,
+        among: Sequence[str],
+        each: int,
+    ) -> list[tuple[str, int]]:
+        """For each of a career's `section` bullets at `positions`, the `each` bullets of its
+        `among` sections closest in meaning: (section, position) pairs, each listed once."""
+        rows = {
+            (row.section, row.position): i
+            for i, row in enumerate(self.rows)
+            if row.career == career and row.kind == "bullet" and row.section is not None
+        }
+        candidates = sorted(
+            (key for key in rows if key[0] in among), key=lambda key: (among.index(key[0]), key[1])
+        )
+        if not candidates:
+            return []
+        candidate_vectors = self.vectors[[rows[key] for key in candidates]]
+        nearest: dict[tuple[str, int], None] = {}
+        for position in positions:
+            row = rows.get((section, position))
+            if row is None:
+                continue
+            closeness = candidate_vectors @ self.vectors[row]  # unit vectors: cosine similarity
+            for best in np.argsort(-closeness)[:each]:
+                kind, at = candidates[int(best)]
+                nearest[(kind, at)] = None
+        return list(nearest)
 
-def read_manifest(index_dir: Path, build: Path | None = None) -> dict[str, Any]:
+
+def read_manifest(index_dir: Path, build: Path | None = None) -> IndexManifest:
     manifest_path = (build or index_dir / "current") / "manifest.json"
     if not manifest_path.exists():
         raise IndexMissingError(
@@ -242,16 +293,11 @@ def read_manifest(index_dir: Path, build: Path | None = None) -> dict[str, Any]:
             "(or `python scripts/build_index.py`)"
         )
     try:
-        manifest: dict[str, Any] = json.loads(manifest_path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError):
+        return IndexManifest.model_validate_json(manifest_path.read_bytes())
+    except ValidationError:  # not JSON, not UTF-8, or not a manifest
         raise IndexCorruptError(
             f"the index manifest {manifest_path} is damaged; rebuild with `make index`"
         ) from None
-    if not isinstance(manifest, dict):
-        raise IndexCorruptError(
-            f"the index manifest {manifest_path} is damaged; rebuild with `make index`"
-        )
-    return manifest
 
 
 def index_is_fresh(index_dir: Path, knowledge_dir: Path) -> bool:
@@ -259,10 +305,10 @@ def index_is_fresh(index_dir: Path, knowledge_dir: Path) -> bool:
         manifest = read_manifest(index_dir)
     except IndexProblem:
         return False
-    return bool(
-        manifest.get("format") == INDEX_FORMAT
-        and manifest.get("model") == Embedder.name
-        and manifest.get("knowledge_hash") == knowledge_hash(knowledge_dir)
+    return (
+        manifest.format == INDEX_FORMAT
+        and manifest.model == Embedder.name
+        and manifest.knowledge_hash == knowledge_hash(knowledge_dir)
     )
 
 
@@ -270,14 +316,14 @@ def load_index(index_dir: Path, knowledge_dir: Path, *, model_name: str) -> Load
     # Resolve the link once: a rebuild may swap it while we read.
     path = (index_dir / "current").resolve()
     manifest = read_manifest(index_dir, build=path)
-    if manifest.get("format") != INDEX_FORMAT or manifest.get("model") != model_name:
+    if manifest.format != INDEX_FORMAT or manifest.model != model_name:
         raise IndexStaleError(
             "the index was built by another version or model; rebuild with `make index`"
         )
-    if manifest.get("knowledge_hash") != knowledge_hash(knowledge_dir):
+    if manifest.knowledge_hash != knowledge_hash(knowledge_dir):
         raise IndexStaleError(
             f"the index is out of date: {knowledge_dir} changed since it was built "
-            f"({manifest.get('built_at')}); rebuild with `make index`"
+            f"({manifest.built_at}); rebuild with `make index`"
         )
     try:
         faiss_index = faiss.read_index(str(path / "vectors.faiss"))
@@ -291,7 +337,7 @@ def load_index(index_dir: Path, knowledge_dir: Path, *, model_name: str) -> Load
             f"the index in {path} can't be read ({type(error).__name__}); "
             "rebuild with `make index`"
         ) from None
-    if faiss_index.ntotal != len(rows) or len(rows) != manifest.get("vectors"):
+    if faiss_index.ntotal != len(rows) or len(rows) != manifest.vectors:
         raise IndexCorruptError(
             f"the index in {path} is incomplete ({faiss_index.ntotal} vectors, {len(rows)} rows); "
             "rebuild with `make index`"

@@ -3,38 +3,46 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
-import yaml
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from bot.catalog import SECTION_KINDS, CatalogError
+from bot.catalog import SECTION_KINDS
+from bot.content import load_yaml_model
 
 SMALL_TALK_INTENTS = ("greeting", "thanks", "goodbye")
 OTHER_INTENTS = ("follow_up", *SMALL_TALK_INTENTS, "off_topic")
 INTENTS = (*SECTION_KINDS, *OTHER_INTENTS)
 
 
+def _cleaned(examples: list[str]) -> list[str]:
+    """Blank examples dropped, repeated ones kept once (in file order)."""
+    return list(dict.fromkeys(example.strip() for example in examples if example.strip()))
+
+
+Examples = Annotated[list[str], Field(min_length=1), AfterValidator(_cleaned)]
+
+
+class IntentExamples(BaseModel):
+    """Every intent in INTENTS with its example messages, and nothing else."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # What is asked about a career: one intent per section kind.
+    overview: Examples
+    tasks: Examples
+    requirements: Examples
+    employment: Examples
+    getting_started: Examples
+    study: Examples
+    # Everything else.
+    follow_up: Examples
+    greeting: Examples
+    thanks: Examples
+    goodbye: Examples
+    off_topic: Examples
+
+
 def load_intents(path: Path) -> dict[str, tuple[str, ...]]:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise CatalogError(path, None, "intent examples file not found") from None
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        raise CatalogError(
-            path,
-            mark.line + 1 if mark else None,
-            f"malformed YAML: {getattr(error, 'problem', '')}",
-        ) from None
-    if not isinstance(data, dict):
-        raise CatalogError(path, 1, "expected 'intent: [examples]' entries")
-    intents: dict[str, tuple[str, ...]] = {}
-    for name in INTENTS:
-        examples = data.get(name)
-        if not isinstance(examples, list) or not examples:
-            raise CatalogError(path, None, f"'{name}' needs a list of example messages")
-        cleaned = [str(example).strip() for example in examples if str(example).strip()]
-        intents[name] = tuple(dict.fromkeys(cleaned))
-    unknown = set(data) - set(INTENTS)
-    if unknown:
-        raise CatalogError(path, None, f"unknown intent(s): {', '.join(sorted(unknown))}")
-    return intents
+    examples = load_yaml_model(path, IntentExamples).model_dump()
+    return {name: tuple(examples[name]) for name in INTENTS}

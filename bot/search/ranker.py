@@ -60,6 +60,7 @@ class RankerWeights:
     follow_up_mass: float = 0.35  # less section intent than this: a follow-up or an overview
     # Alternatives ("did you mean").
     rival_share: float = 0.8  # another career's confidence relative to the answer
+    did_you_mean_share: float = 0.6  # offered when this close to the answer (if unsure: all)
 
 
 @dataclass(frozen=True)
@@ -86,6 +87,7 @@ class Answer:
     section: str | None = None
     confidence: float = 0.0
     alternatives: list[Candidate] = field(default_factory=list)
+    did_you_mean: list[Candidate] = field(default_factory=list)  # alternatives the reply offers
     intent: str | None = None  # greeting/thanks/goodbye for small talk
     highlights: tuple[int, ...] = ()  # positions of the bullets that best match the question
     shown: tuple[str, ...] = ()  # the careers of a list or a comparison, in order
@@ -366,12 +368,14 @@ class Ranker:
         highlights = (
             self._highlights(sims, career_id, section, content_words) if sims is not None else ()
         )
+        confidence = round(confidence, 3)
         return Answer(
             "answer",
             career=career_id,
             section=section,
-            confidence=round(confidence, 3),
+            confidence=confidence,
             alternatives=alternatives,
+            did_you_mean=self._did_you_mean(alternatives, confidence),
             intent=top_intent,
             highlights=highlights,
         )
@@ -408,6 +412,14 @@ class Ranker:
                 )
         pool.sort(key=lambda c: -c.confidence)
         return [c for c in pool[:3] if c.confidence > 0]
+
+    def _did_you_mean(self, alternatives: list[Candidate], confidence: float) -> list[Candidate]:
+        """The alternatives worth offering beside the answer: all of them when the answer itself
+        is unsure, otherwise those nearly as likely as it."""
+        if confidence < LOW_CONFIDENCE:
+            return alternatives
+        share = self.weights.did_you_mean_share
+        return [alt for alt in alternatives if alt.confidence >= share * confidence]
 
     def _highlights(
         self,

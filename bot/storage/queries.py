@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from statistics import median
 from typing import Any
@@ -220,7 +221,21 @@ def count_rows(session: Session, *, user_key: str) -> dict[str, int]:
     return counts
 
 
-def usage_stats(session: Session, *, days: int = 7) -> dict[str, Any]:
+@dataclass(frozen=True)
+class UsageStats:
+    """What /stats shows staff about the last `days` days."""
+
+    days: int
+    learners: int  # in all, not only recent ones
+    questions: int
+    outcomes: dict[str, int]  # questions per outcome
+    median_latency_ms: float
+    top_careers: list[tuple[str, int]]  # (career id, questions), most asked first, at most five
+    helpful: int
+    not_helpful: int
+
+
+def usage_stats(session: Session, *, days: int = 7) -> UsageStats:
     """Figures for staff: how much the bot is used and how well it answers."""
     since = utcnow() - timedelta(days=days)
     recent = select(QuestionLog).where(QuestionLog.asked_at >= since).subquery()
@@ -238,16 +253,16 @@ def usage_stats(session: Session, *, days: int = 7) -> dict[str, Any]:
     helpful: dict[bool, int] = dict(
         session.execute(select(Feedback.helpful, func.count()).group_by(Feedback.helpful)).all()
     )
-    return {
-        "days": days,
-        "learners": int(session.scalar(select(func.count()).select_from(User)) or 0),
-        "questions": int(sum(outcomes.values())),
-        "outcomes": {str(k): int(v) for k, v in outcomes.items()},
-        "median_latency_ms": float(median(latencies)) if latencies else 0.0,
-        "top_careers": [(str(c), int(n)) for c, n in top_careers],
-        "helpful": int(helpful.get(True, 0)),
-        "not_helpful": int(helpful.get(False, 0)),
-    }
+    return UsageStats(
+        days=days,
+        learners=int(session.scalar(select(func.count()).select_from(User)) or 0),
+        questions=int(sum(outcomes.values())),
+        outcomes={str(k): int(v) for k, v in outcomes.items()},
+        median_latency_ms=float(median(latencies)) if latencies else 0.0,
+        top_careers=[(str(c), int(n)) for c, n in top_careers],
+        helpful=int(helpful.get(True, 0)),
+        not_helpful=int(helpful.get(False, 0)),
+    )
 
 
 def report_rows(session: Session, *, since: datetime) -> dict[str, Any]:
