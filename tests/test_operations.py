@@ -291,7 +291,7 @@ class TcpProxy:
         self.cut.clear()
 
     def down(self) -> None:
-        self.listener.close()
+        with_closed(self.listener)  # shutdown first: it wakes the thread blocked in accept()
         self.heal()
 
     def close(self) -> None:
