@@ -6,7 +6,9 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pytest
 
 from bot.search.embedder import Embedder
@@ -28,10 +30,34 @@ def embedder() -> Embedder:
     return model
 
 
+class RememberingEmbedder:
+    """The real model for index builds in tests, remembering every text it embedded: a test
+    that rebuilds the index after a small edit embeds only what changed, not 6,000 texts."""
+
+    def __init__(self, model: Embedder) -> None:
+        self.model = model
+        self.name, self.dimension = model.name, model.dimension
+        self._seen: dict[str, np.ndarray] = {}  # type: ignore[type-arg]
+
+    def encode(self, texts: list[str], **options: Any) -> np.ndarray:  # type: ignore[type-arg]
+        missing = list(dict.fromkeys(t for t in texts if t not in self._seen))
+        if missing:
+            self._seen.update(zip(missing, self.model.encode(missing, **options), strict=True))
+        return np.stack([self._seen[text] for text in texts])
+
+    def token_count(self, text: str) -> int:
+        return self.model.token_count(text)
+
+
 @pytest.fixture(scope="session")
-def index_dir(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Path:
+def build_embedder(embedder: Embedder) -> Embedder:
+    return RememberingEmbedder(embedder)  # type: ignore[return-value]
+
+
+@pytest.fixture(scope="session")
+def index_dir(tmp_path_factory: pytest.TempPathFactory, build_embedder: Embedder) -> Path:
     directory = tmp_path_factory.mktemp("index")
-    build_index(KNOWLEDGE, directory, embedder)
+    build_index(KNOWLEDGE, directory, build_embedder)
     return directory
 
 

@@ -153,8 +153,9 @@ def test_nearest_bullets_come_from_the_asked_sections(index_dir: Path, embedder:
 
 
 def test_rebuild_swaps_current_and_keeps_only_the_previous_build(
-    tmp_path: Path, index_dir: Path, embedder: Embedder
+    tmp_path: Path, index_dir: Path, build_embedder: Embedder
 ) -> None:
+    embedder = build_embedder
     knowledge = copy_knowledge(tmp_path / "knowledge")
     index = copy_index(index_dir, tmp_path / "index")
     old = live_build(index)
@@ -228,8 +229,9 @@ def test_failed_build_keeps_the_previous_one(
 
 
 def test_edited_profile_makes_the_index_stale_until_rebuilt(
-    tmp_path: Path, index_dir: Path, embedder: Embedder
+    tmp_path: Path, index_dir: Path, build_embedder: Embedder
 ) -> None:
+    embedder = build_embedder
     knowledge = copy_knowledge(tmp_path / "knowledge")
     index = copy_index(index_dir, tmp_path / "index")
     assert index_is_fresh(index, knowledge)
