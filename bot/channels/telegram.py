@@ -238,12 +238,7 @@ class PacedRateLimiter(AIORateLimiter):
 
     @functools.cached_property
     def _fallback(self) -> LocalPace:
-        interval = (
-            self.pace.interval_us / 1_000_000
-            if isinstance(self.pace, SharedPace)
-            else self.pace.interval
-        )
-        return LocalPace(1.0 / interval)
+        return LocalPace(self.pace.per_second)
 
 
 class TurnRunner:
@@ -443,7 +438,7 @@ async def deliver(
 
 
 async def send_reply(update: Update, context: Context, reply: Reply) -> None:
-    """A reply the dialogue did not produce (flood notice, group pointer): nothing to record."""
+    """A reply the dialogue did not produce (flood notice, group pointer, media)."""
     await deliver(context.bot, context.bot_data.services, update, reply)
 
 

@@ -24,6 +24,7 @@ class LocalPace:
     """The same pace for one process (SQLite deployments: one bot, one budget)."""
 
     def __init__(self, per_second: float) -> None:
+        self.per_second = per_second
         self.interval = 1.0 / per_second
         self._next = 0.0
         self._lock = threading.Lock()
@@ -42,6 +43,7 @@ class SharedPace:
 
     def __init__(self, sessions: sessionmaker[Session], per_second: float) -> None:
         self.sessions = sessions
+        self.per_second = per_second
         self.interval_us = int(1_000_000 / per_second)
         with sessions.begin() as session:
             insert_if_absent(session, SendBudget, {"name": BUDGET_NAME, "next_us": 0})
