@@ -117,6 +117,8 @@ class Glossary(BaseModel):
         """Abbreviations used in `text` whose meaning the text does not give in brackets."""
         found = []
         for short, meaning in self.abbreviations.items():
+            if short not in text:  # the cheap test first: most replies use none of them
+                continue
             used = re.search(rf"(?<![A-Za-z]){re.escape(short)}(?![A-Za-z])", text)
             spelled = f"({short})" in text or meaning.split(",")[0] in text
             if used and not spelled:

@@ -81,7 +81,7 @@ def test_manifest_describes_the_build(index_dir: Path, embedder: Embedder) -> No
     intents = load_intents(KNOWLEDGE / "intents.yaml")
 
     assert manifest.format == INDEX_FORMAT
-    assert manifest.model == MODEL_NAME == embedder.name
+    assert manifest.model == embedder.name == f"{MODEL_NAME}+onnx-int8"
     assert manifest.dimension == embedder.dimension
     assert manifest.knowledge_hash == knowledge_hash(KNOWLEDGE)
     assert manifest.careers == len(catalog) >= 80

@@ -200,6 +200,16 @@ def take_turn(
     if not cleaned:
         answer = Answer("decline", intent="empty")
         return Turn(answer, compose.decline_reply("empty"), context, "")
+    ranker = ranker or search.ranker
+    question = _focus(search, cleaned, max_chars)
+    model_question = search.distress.language.expand(normalise(question))
+    # Everything the model may read this turn goes through it in one run; the steps below
+    # find their vectors in the embedder's cache.
+    search.embedder.encode(
+        search.distress.pieces(cleaned)
+        + ranker.model_texts(model_question)
+        + search.across.model_texts(cleaned)
+    )
     # Distress is looked for in the whole message: it is often said last, after the question.
     distress = search.distress.detect(cleaned)
     # A sure crisis always gets the help message; so does worry with nothing else asked.
@@ -208,7 +218,6 @@ def take_turn(
         (distress.level == "crisis" and distress.sure) or not QUESTION.search(cleaned)
     ):
         return _support_turn(search, distress, context, cleaned)
-    question = _focus(search, cleaned, max_chars)
     known = Context(
         career=context.career if context.career in search.catalog else None,
         section=context.section,
@@ -231,11 +240,8 @@ def take_turn(
         answer, reply = across
     else:
         known = _referred(reading, known) or _partial_name(search, reading, known) or known
-        model_question = search.distress.language.expand(normalise(question))
-        both = _two_parts(search, ranker or search.ranker, model_question, known)
-        answer, reply = both or _one_career(
-            search, ranker or search.ranker, model_question, known, reading
-        )
+        both = _two_parts(search, ranker, model_question, known)
+        answer, reply = both or _one_career(search, ranker, model_question, known, reading)
         understood = _other_language_word(search, reading, answer)
         if understood:
             reply.blocks.insert(0, Block("note", understood))

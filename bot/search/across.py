@@ -187,6 +187,10 @@ class Across:
     def prepare(self, text: str) -> list[str]:
         return words(self.language.expand(normalise(text)))
 
+    def model_texts(self, text: str) -> list[str]:
+        """What the model reads of a message here (a turn encodes it all at once)."""
+        return [" ".join(self.prepare(text))]
+
     def read(self, text: str) -> Reading:
         tokens = self.prepare(text)
         reading = Reading(tokens=tokens)
@@ -361,7 +365,7 @@ class Across:
         """`fresh`: no career in the conversation, so a general study question is general."""
         if not len(self._guide_of):
             return None
-        vector = self.embedder.encode([" ".join(self.prepare(text))])[0]
+        vector = self.embedder.encode(self.model_texts(text))[0]
         sims = self._guide_vectors @ vector
         best = int(np.argmax(sims))
         career_question = float((self._question_vectors @ vector).max())

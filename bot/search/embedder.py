@@ -8,10 +8,11 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+
+from bot.search.onnx_model import PRECISION, default_cache_dir, load_encoder
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -42,17 +43,21 @@ def bundled_model_dir() -> Path:
 class MicroBatcher:
     """Texts from turns running at the same time are encoded in one model call.
 
-    No timer and no added wait: the first caller runs the model on everything queued; callers
-    arriving meanwhile queue up, and when the model call ends one of them runs the next batch
-    for all of them. Alone, a question goes straight through; under load, batches grow.
+    No timer and no added wait: a caller that finds a free runner runs the model on everything
+    queued; callers arriving meanwhile queue up, and when a run ends one of them runs the next
+    batch for all of them. Alone, a question goes straight through; under load, batches grow.
+    `parallel` runs may be under way at once (one per core when each run uses one thread).
     """
 
-    def __init__(self, run: Callable[[list[str]], Vectors], max_texts: int = 256) -> None:
+    def __init__(
+        self, run: Callable[[list[str]], Vectors], max_texts: int = 256, parallel: int = 1
+    ) -> None:
         self._run = run
         self.max_texts = max_texts
+        self.parallel = parallel
         self._ready = threading.Condition()
         self._queue: list[_Request] = []
-        self._running = False
+        self._running = 0
         self.batches = 0  # model calls made, for benchmarks
         self.texts = 0
 
@@ -62,11 +67,13 @@ class MicroBatcher:
             self._queue.append(request)
         while True:
             with self._ready:
-                while not request.finished and self._running:
+                while not request.finished and (
+                    self._running >= self.parallel or request not in self._queue
+                ):
                     self._ready.wait()
                 if request.finished:
                     return request.result()
-                self._running = True  # this caller runs the next batch, for everyone in it
+                self._running += 1  # this caller runs the next batch, for everyone in it
                 batch = self._take()
             self._run_batch(batch)
 
@@ -95,7 +102,7 @@ class MicroBatcher:
                 item.finished = True
             self.batches += 1
             self.texts += start
-            self._running = False
+            self._running -= 1
             self._ready.notify_all()
 
 
@@ -116,49 +123,46 @@ class _Request:
 
 
 class Embedder:
-    """Wraps SentenceTransformer; encode is thread-safe and returns normalised float32 rows."""
+    """The bundled MiniLM run by ONNX Runtime; encode is thread-safe and returns normalised
+    float32 rows."""
 
-    name = MODEL_NAME
+    name = f"{MODEL_NAME}+onnx-{PRECISION}"  # recorded in the index: vectors of this model
 
-    def __init__(self, model_dir: Path | None = None, *, threads: int | None = None) -> None:
-        """`threads`: torch threads. One is fastest for a single short question and does not
-        stall when other processes share the CPU; leave None for batch work (index builds)."""
+    def __init__(
+        self,
+        model_dir: Path | None = None,
+        *,
+        threads: int | None = None,
+        cache_dir: Path | None = None,
+    ) -> None:
+        """`threads`: threads per model run. One is fastest for short questions, and then
+        runs from concurrent turns go side by side, one per core. None (index builds) lets a
+        single run use every core."""
         for noisy in ("transformers", "sentence_transformers", "huggingface_hub"):
             logging.getLogger(noisy).setLevel(logging.ERROR)
-        import torch
-        from sentence_transformers import SentenceTransformer
-
-        if threads:
-            torch.set_num_threads(threads)
-        from transformers.utils import logging as hf_logging
-
-        hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
-        self._model: Any = SentenceTransformer(
-            str(model_dir or bundled_model_dir()), device="cpu", local_files_only=True
+        model_dir = model_dir or bundled_model_dir()
+        self._encoder = load_encoder(
+            model_dir,
+            cache_dir or default_cache_dir(),
+            threads=threads or 0,
+            max_tokens=MAX_TOKENS,
         )
-        self._model.max_seq_length = MAX_TOKENS
-        dimension_of: Any = getattr(self._model, "get_embedding_dimension", None) or (
-            self._model.get_sentence_embedding_dimension
-        )
-        self.dimension = int(dimension_of())
+        self.dimension = self._encoder.dimension
         self._lock = threading.Lock()  # the cache
-        self._model_lock = threading.Lock()  # one model call at a time
         self._recent: OrderedDict[str, Vectors] = OrderedDict()
-        self._batcher = MicroBatcher(self._batched)
+        cores = os.cpu_count() or 1
+        parallel = max(1, cores // threads) if threads else 1
+        self._batcher = MicroBatcher(self._encoder.encode, parallel=parallel)
 
-    def _batched(self, texts: list[str]) -> Vectors:
-        with self._model_lock:
-            return self._run_model(texts, batch_size=64, progress=False)
-
-    def encode(self, texts: list[str], *, batch_size: int = 64, progress: bool = False) -> Vectors:
+    def encode(self, texts: list[str], *, progress: bool = False) -> Vectors:
         """Normalised rows; a short text met in the last few hundred calls is not encoded
         again (one turn looks at the same message from several sides)."""
-        if len(texts) > CACHE_BATCH_MAX:
-            return self._encode(texts, batch_size=batch_size, progress=progress)
+        if progress or len(texts) > CACHE_BATCH_MAX:  # bulk work (index builds) goes alone
+            return self._encode_bulk(texts, progress=progress)
         with self._lock:
             missing = list(dict.fromkeys(t for t in texts if t not in self._recent))
         if missing:  # the model runs outside the cache lock, batched with other turns
-            fresh = self._encode(missing, batch_size=batch_size, progress=progress)
+            fresh = self._batcher.encode(missing)
         with self._lock:
             if missing:
                 self._recent.update(zip(missing, fresh, strict=True))
@@ -169,35 +173,31 @@ class Embedder:
                 self._recent.popitem(last=False)
             return vectors
 
+    def _encode_bulk(self, texts: list[str], *, progress: bool) -> Vectors:
+        if not progress:
+            return self._encoder.encode(texts)
+        from tqdm import tqdm
+
+        step = 256
+        parts = [
+            self._encoder.encode(texts[start : start + step])
+            for start in tqdm(range(0, len(texts), step), desc="Encoding", unit="batch")
+        ]
+        return np.concatenate(parts) if parts else np.zeros((0, self.dimension), np.float32)
+
     def clear_cache(self) -> None:
         """For benchmarks that time the model itself."""
         with self._lock:
             self._recent.clear()
 
-    def _encode(self, texts: list[str], *, batch_size: int, progress: bool) -> Vectors:
-        if progress or len(texts) > CACHE_BATCH_MAX:  # bulk work (index builds) goes alone
-            with self._model_lock:
-                return self._run_model(texts, batch_size=batch_size, progress=progress)
-        return self._batcher.encode(texts)
-
-    def _run_model(self, texts: list[str], *, batch_size: int, progress: bool) -> Vectors:
-        vectors = self._model.encode(
-            texts,
-            batch_size=batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=progress,
-        )
-        return np.asarray(vectors, dtype=np.float32)
-
     def encode_one(self, text: str) -> Vectors:
         """One text straight through the model (no cache): what a new question costs."""
-        return self._encode([text], batch_size=1, progress=False)
+        return self._batcher.encode([text])
 
     def token_count(self, text: str) -> int:
-        return len(self._model.tokenizer(text, add_special_tokens=True)["input_ids"])
+        return self._encoder.token_count(text)
 
     def warm_up(self) -> None:
-        """The first encode is slow (lazy allocations); pay it at start-up, not on a learner."""
+        """The first runs are slow (lazy allocations); pay them at start-up, not on a learner."""
         for _ in range(3):
-            self.encode(["how do I become a nurse?"])
+            self._encoder.encode(["how do I become a nurse?", "what subjects do I need?"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process
@@ -31,6 +32,8 @@ class NameMatcher:
                 for variant in self._variants(name):
                     self._exact.setdefault(variant, set()).add(career)
         self._fuzzy_keys = [key for key in self._exact if len(key.replace(" ", "")) >= 6]
+        # One turn reads the same words several times (ranker, comparisons, guides).
+        self._find_remembered = functools.lru_cache(maxsize=4096)(self._find)
 
     @staticmethod
     def _variants(name: str) -> set[str]:
@@ -40,8 +43,12 @@ class NameMatcher:
 
     def find(self, tokens: list[str]) -> list[Mention]:
         """Longest exact names first, then fuzzy ones, never overlapping."""
+        return list(self._find_remembered(tuple(tokens)))
+
+    def _find(self, tokens: tuple[str, ...]) -> tuple[Mention, ...]:
         stemmed = [stem(token) for token in tokens]
         candidates: list[Mention] = []
+        fuzzy: list[tuple[str, int, int]] = []  # phrases no name matches exactly
         for size in range(min(MAX_NAME_WORDS, len(tokens)), 0, -1):
             for start in range(len(tokens) - size + 1):
                 phrase = " ".join(stemmed[start : start + size])
@@ -53,23 +60,25 @@ class NameMatcher:
                 elif len(phrase.replace(" ", "")) >= FUZZY_MIN_LENGTH and not (
                     tokens[start] in STOPWORDS or tokens[start + size - 1] in STOPWORDS
                 ):  # "an engineer" is not a typo of "qa engineer"
-                    best = process.extractOne(
-                        phrase, self._fuzzy_keys, scorer=fuzz.ratio, score_cutoff=FUZZY_MIN_RATIO
+                    fuzzy.append((phrase, start, start + size))
+        if fuzzy and self._fuzzy_keys:  # every phrase against every name in one call
+            ratios = process.cdist(
+                [phrase for phrase, _, _ in fuzzy],
+                self._fuzzy_keys,
+                scorer=fuzz.ratio,
+                score_cutoff=FUZZY_MIN_RATIO,
+            )
+            for (_, start, end), row in zip(fuzzy, ratios, strict=True):
+                best = int(row.argmax())
+                ratio = float(row[best])
+                if ratio < FUZZY_MIN_RATIO:
+                    continue
+                key = self._fuzzy_keys[best]
+                closeness = (ratio - FUZZY_MIN_RATIO) / (100 - FUZZY_MIN_RATIO)
+                for career in self._exact[key]:
+                    candidates.append(
+                        Mention(career, 0.5 + 0.4 * closeness, start, end, key, exact=False)
                     )
-                    if best is not None:
-                        key, ratio = best[0], float(best[1])
-                        closeness = (ratio - FUZZY_MIN_RATIO) / (100 - FUZZY_MIN_RATIO)
-                        for career in self._exact[key]:
-                            candidates.append(
-                                Mention(
-                                    career,
-                                    0.5 + 0.4 * closeness,
-                                    start,
-                                    start + size,
-                                    key,
-                                    exact=False,
-                                )
-                            )
         chosen: list[Mention] = []
         taken: set[int] = set()
         for mention in sorted(candidates, key=lambda m: (-m.score, -(m.end - m.start), m.start)):
@@ -80,4 +89,4 @@ class NameMatcher:
                 continue
             chosen.append(mention)
             taken |= span
-        return chosen
+        return tuple(chosen)

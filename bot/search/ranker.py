@@ -8,6 +8,7 @@ examples decide *what* is asked (tasks, study, small talk, off-topic); names and
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass, field
 from typing import Literal
@@ -22,6 +23,8 @@ from bot.search.index import LoadedIndex, career_names
 from bot.search.intents import INTENTS, SMALL_TALK_INTENTS
 from bot.search.names import Mention, NameMatcher
 from bot.search.text import normalise, tokenize, words
+
+Vector = npt.NDArray[np.float32]
 
 Mode = Literal["hybrid", "lexical", "dense"]
 Outcome = Literal[
@@ -156,6 +159,11 @@ class Ranker:
                 self._bullet_rows.setdefault((row.career, row.section), []).append(i)
             elif row.kind == "example" and row.section in self._example_rows:
                 self._example_rows[row.section].append(i)
+        # The examples intent by intent in one matrix: a question's intent is read from them.
+        self._example_order = [i for intent in INTENTS for i in self._example_rows[intent]]
+        self._example_vectors = index.vectors[self._example_order]
+        starts = np.cumsum([0] + [len(self._example_rows[intent]) for intent in INTENTS])
+        self._example_spans = [slice(a, b) for a, b in itertools.pairwise(starts)]
         self._bm25_pos = np.array(
             [
                 self._career_pos[c] * len(SECTION_KINDS) + self._kind_pos[k]
@@ -188,15 +196,37 @@ class Ranker:
         return [self.index.rows[i].text for i in self._example_rows[intent]]
 
     # ------------------------------------------------------------------ evidence
-    def _similarities(self, texts: list[str]) -> npt.NDArray[np.float32]:
-        """Cosine similarity of each text to every indexed row, one encode for all texts."""
+    def _read(self, question: str) -> tuple[str, list[str], list[Mention], list[str]]:
+        """The question's text and words, the career names in it, and its other words."""
+        text = normalise(question)
+        tokens = words(text)
+        mentions: list[Mention] = self.names.find(tokens) if self.mode != "dense" else []
+        named_tokens = {i for m in mentions for i in range(m.start, m.end)}
+        stripped = [t for i, t in enumerate(tokens) if i not in named_tokens]
+        return text, tokens, mentions, stripped
+
+    @staticmethod
+    def _model_texts(text: str, tokens: list[str], stripped: list[str]) -> list[str]:
+        if stripped and len(stripped) < len(tokens):
+            return [text, " ".join(stripped)]
+        return [text]  # no name to strip, or nothing but a name: one sequence is enough
+
+    def model_texts(self, question: str) -> list[str]:
+        """What `answer` gives the model for this question (a turn encodes it all at once)."""
+        if self.mode == "lexical":
+            return []
+        text, tokens, _, stripped = self._read(question)
+        return self._model_texts(text, tokens, stripped) if tokens else []
+
+    def _similarities(self, texts: list[str]) -> tuple[Vector, Vector]:
+        """The first text's cosine similarity to every indexed row, and the last one's to the
+        intent examples; one encode for both.
+
+        Plain matrix products: every row's score is needed (the ranker pools them per career
+        and section), and for a few thousand rows that beats a FAISS search for all of them.
+        """
         queries = self.embedder.encode(texts)
-        total = self.index.faiss_index.ntotal
-        scores, ids = self.index.faiss_index.search(queries, total)
-        sims = np.empty((len(texts), total), dtype=np.float32)
-        for row in range(len(texts)):
-            sims[row, ids[row]] = scores[row]
-        return sims
+        return self.index.vectors @ queries[0], self._example_vectors @ queries[-1]
 
     def _section_lexical(self, tokens: list[str]) -> npt.NDArray[np.float64]:
         """BM25 per (career, section), scaled to [0, 1]."""
@@ -210,17 +240,17 @@ class Ranker:
         return out.reshape(len(self.career_ids), len(SECTION_KINDS))
 
     def _intent_scores(
-        self, sims: npt.NDArray[np.float32] | None, stripped_tokens: list[str]
+        self, example_sims: Vector | None, stripped_tokens: list[str]
     ) -> npt.NDArray[np.float64]:
         scores = np.zeros(len(INTENTS))
-        if sims is not None:
-            for i, intent in enumerate(INTENTS):
-                values = np.sort(sims[self._example_rows[intent]])[-3:]
+        if example_sims is not None:
+            for i, span in enumerate(self._example_spans):
+                values = np.sort(example_sims[span])[-3:]
                 scores[i] = float(values.mean())
         if stripped_tokens and self.mode != "dense":
             lexical = self._intent_bm25.get_scores(stripped_tokens)
             if lexical.max() > 0:
-                weight = self.weights.intent_lexical if sims is not None else 1.0
+                weight = self.weights.intent_lexical if example_sims is not None else 1.0
                 scores += weight * lexical / lexical.max()
         return scores
 
@@ -228,31 +258,22 @@ class Ranker:
     def answer(self, question: str, context: Context | None = None) -> Answer:
         w = self.weights
         context = context or Context()
-        text = normalise(question)
-        tokens = words(text)
+        text, tokens, mentions, stripped = self._read(question)
         if not tokens:
             return Answer("decline", intent="empty")
-        mentions: list[Mention] = self.names.find(tokens) if self.mode != "dense" else []
-        named_tokens = {i for m in mentions for i in range(m.start, m.end)}
-        stripped = [t for i, t in enumerate(tokens) if i not in named_tokens]
         stripped_tokens = tokenize(" ".join(stripped))
 
         # The question as asked finds careers and content; without the career's name it shows
         # what kind of thing is asked. Both go through the model in one batch.
-        stripped_text = " ".join(stripped)
-        sims = intent_sims = None
+        sims = example_sims = None
         if self.mode != "lexical":
-            if named_tokens and stripped_text:
-                both = self._similarities([text, stripped_text])
-                sims, intent_sims = both[0], both[1]
-            else:  # nothing to strip: one sequence is enough
-                sims = intent_sims = self._similarities([text])[0]
+            sims, example_sims = self._similarities(self._model_texts(text, tokens, stripped))
         lexical = (
             self._section_lexical(tokenize(text))
             if self.mode != "dense"
             else np.zeros((len(self.career_ids), len(SECTION_KINDS)))
         )
-        intent_scores = self._intent_scores(intent_sims, stripped_tokens)
+        intent_scores = self._intent_scores(example_sims, stripped_tokens)
         temperature = w.intent_temperature if sims is not None else 0.3
         intent_probs = _softmax(intent_scores, temperature)
         if not stripped:  # only a career's name: like "and for nurses?"

@@ -21,10 +21,11 @@ STOPWORDS = frozenset({
 
 def normalise(text: str) -> str:
     """Lower-case, fold accents and typographic quotes, collapse whitespace."""
-    text = unicodedata.normalize("NFKD", text)
-    text = "".join(ch for ch in text if not unicodedata.combining(ch))
-    text = text.replace("’", "'").replace("‘", "'").lower()
-    return re.sub(r"\s+", " ", text).strip()
+    if not text.isascii():  # plain ASCII (most messages) has no accents or curly quotes
+        text = unicodedata.normalize("NFKD", text)
+        text = "".join(ch for ch in text if not unicodedata.combining(ch))
+        text = text.replace("’", "'").replace("‘", "'")
+    return " ".join(text.lower().split())
 
 
 def words(text: str) -> list[str]:
