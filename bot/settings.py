@@ -56,7 +56,7 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_retention_days: int = Field(default=90, ge=1)
     max_question_chars: int = Field(default=500, ge=20)
-    embed_threads: int = Field(default=1, ge=1, le=64)
+    embed_threads: int = Field(default=0, ge=0, le=64)  # model runs at once; 0: one per core
     per_chat_messages_per_minute: int = Field(default=20, ge=1)
     # Operations: how long the bot waits, how many turns run at once, how fast it sends.
     database_timeout_seconds: float = Field(default=10.0, gt=0)  # connect, lock, statement

@@ -378,12 +378,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     figures["first_answer_ms"] = round(
         _elapsed_ms(lambda: services.ranker.answer(*FIRST_QUESTION)), 3
     )
-    try:
-        import torch
-
-        figures["torch_threads"] = torch.get_num_threads()
-    except ImportError:  # pragma: no cover - the embedder needs torch anyway
-        pass
+    figures["model_runs_at_once"] = embedder.threads
 
     # Per-answer cost in a warm process.
     encode_ms, answer_ms = per_answer(embedder, services.ranker, args.rounds, progress=progress)
@@ -433,7 +428,7 @@ def report(figures: dict[str, Any]) -> str:
         f"First answer after start-up: {figures['first_answer_ms']:.1f} ms "
         f"({figures['first_answer_over_median']:.2f}× the warm median)",
         f"Per call, {figures['questions']} questions × {figures['rounds']} rounds, "
-        f"torch threads {figures.get('torch_threads', '?')}:",
+        f"model runs at once {figures['model_runs_at_once']}:",
         f"  encode_one(q):  median {encode['median_ms']:7.2f} ms   p95 {encode['p95_ms']:7.2f} ms"
         f"   (min {encode['min_ms']:.2f}, max {encode['max_ms']:.2f})",
         f"  answer(q):      median {answer['median_ms']:7.2f} ms   p95 {answer['p95_ms']:7.2f} ms"
@@ -478,7 +473,7 @@ def main(argv: list[str] | None = None) -> int:
         "--strict", action="store_true", help=f"exit 1 when the ratio is above {RATIO_GOAL}×"
     )
     parser.add_argument(
-        "--threads", type=int, help="torch intra-op threads (default: EMBED_THREADS, as the bot)"
+        "--threads", type=int, help="model runs at once (default: EMBED_THREADS, as the bot)"
     )
     parser.add_argument("--skip-load", action="store_true", help="no throughput or Telegram load")
     parser.add_argument("--workers", type=int, default=16, help="threads for engine throughput")

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
+from tqdm import tqdm
 
 from bot.search.onnx_model import PRECISION, default_cache_dir, load_encoder
 
@@ -22,6 +23,7 @@ MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 MAX_TOKENS = 256
 CACHE_SIZE = 512  # recent single texts kept (a few hundred KB)
 CACHE_BATCH_MAX = 16  # bigger batches (index builds, start-up) are not cached
+BULK_SLICE = 64  # texts per task when an index build spreads over the cores
 
 Vectors = npt.NDArray[np.float32]
 
@@ -135,24 +137,16 @@ class Embedder:
         threads: int | None = None,
         cache_dir: Path | None = None,
     ) -> None:
-        """`threads`: threads per model run. One is fastest for short questions, and then
-        runs from concurrent turns go side by side, one per core. None (index builds) lets a
-        single run use every core."""
-        for noisy in ("transformers", "sentence_transformers", "huggingface_hub"):
-            logging.getLogger(noisy).setLevel(logging.ERROR)
+        """`threads`: model runs at once, each on one core (None or 0: one per core)."""
         model_dir = model_dir or bundled_model_dir()
         self._encoder = load_encoder(
-            model_dir,
-            cache_dir or default_cache_dir(),
-            threads=threads or 0,
-            max_tokens=MAX_TOKENS,
+            model_dir, cache_dir or default_cache_dir(), max_tokens=MAX_TOKENS
         )
         self.dimension = self._encoder.dimension
+        self.threads = threads or os.cpu_count() or 1
         self._lock = threading.Lock()  # the cache
         self._recent: OrderedDict[str, Vectors] = OrderedDict()
-        cores = os.cpu_count() or 1
-        parallel = max(1, cores // threads) if threads else 1
-        self._batcher = MicroBatcher(self._encoder.encode, parallel=parallel)
+        self._batcher = MicroBatcher(self._encoder.encode, parallel=self.threads)
 
     def encode(self, texts: list[str], *, progress: bool = False) -> Vectors:
         """Normalised rows; a short text met in the last few hundred calls is not encoded
@@ -174,16 +168,12 @@ class Embedder:
             return vectors
 
     def _encode_bulk(self, texts: list[str], *, progress: bool) -> Vectors:
-        if not progress:
-            return self._encoder.encode(texts)
-        from tqdm import tqdm
-
-        step = 256
-        parts = [
-            self._encoder.encode(texts[start : start + step])
-            for start in tqdm(range(0, len(texts), step), desc="Encoding", unit="batch")
-        ]
-        return np.concatenate(parts) if parts else np.zeros((0, self.dimension), np.float32)
+        """Slices of the texts on every core at once, in order."""
+        slices = [texts[start : start + BULK_SLICE] for start in range(0, len(texts), BULK_SLICE)]
+        with ThreadPoolExecutor(self.threads) as pool:
+            parts = pool.map(self._encoder.encode, slices)
+            done = list(tqdm(parts, total=len(slices), desc="Encoding", disable=not progress))
+        return np.concatenate(done) if done else np.zeros((0, self.dimension), np.float32)
 
     def clear_cache(self) -> None:
         """For benchmarks that time the model itself."""

@@ -24,7 +24,6 @@ import numpy.typing as npt
 log = logging.getLogger(__name__)
 
 PRECISION = "int8"  # part of the model's name: an index built with other vectors is rebuilt
-CHUNK = 32  # texts per model run; sorted by length so little of a chunk is padding
 PARITY_SENTENCES = (
     "how do I become a nurse?",
     "what subjects do i need for engineering at university",
@@ -87,18 +86,16 @@ def _reference(model_dir: Path) -> Any:
     return SentenceTransformer(str(model_dir), device="cpu", local_files_only=True)
 
 
-def load_encoder(
-    model_dir: Path, cache_dir: Path, *, threads: int, max_tokens: int
-) -> OnnxEncoder:
+def load_encoder(model_dir: Path, cache_dir: Path, *, max_tokens: int) -> OnnxEncoder:
     """The encoder on the cached graph; a cached file that cannot be read is made again."""
     graph = prepared_model(model_dir, cache_dir)
     try:
-        return OnnxEncoder(model_dir, graph, threads=threads, max_tokens=max_tokens)
+        return OnnxEncoder(model_dir, graph, max_tokens=max_tokens)
     except Exception as error:  # onnxruntime's own exception types; the file is the suspect
         log.warning("The cached model %s cannot be read (%s); making it again", graph, error)
         graph.unlink(missing_ok=True)
         graph = prepared_model(model_dir, cache_dir)
-        return OnnxEncoder(model_dir, graph, threads=threads, max_tokens=max_tokens)
+        return OnnxEncoder(model_dir, graph, max_tokens=max_tokens)
 
 
 def _export(model_dir: Path, target: Path) -> None:
@@ -161,7 +158,7 @@ def _quantise(source: Path, target: Path) -> None:
 def _check_parity(model_dir: Path, graph: Path) -> None:
     reference = _reference(model_dir)
     expected = reference.encode(list(PARITY_SENTENCES), normalize_embeddings=True)
-    got = OnnxEncoder(model_dir, graph, threads=1).encode(list(PARITY_SENTENCES))
+    got = OnnxEncoder(model_dir, graph).encode(list(PARITY_SENTENCES))
     worst = float((np.asarray(expected) * got).sum(axis=1).min())
     if worst < PARITY_MIN_COSINE:
         raise ModelPrepareError(
@@ -171,9 +168,11 @@ def _check_parity(model_dir: Path, graph: Path) -> None:
 
 
 class OnnxEncoder:
-    """Tokeniser and graph: text in, normalised vectors out. Thread-safe; releases the GIL."""
+    """Tokeniser and graph: text in, normalised vectors out. Thread-safe and releases the GIL;
+    each run uses one thread (faster for one short text than several), so runs from several
+    threads go side by side, one per core."""
 
-    def __init__(self, model_dir: Path, graph: Path, *, threads: int, max_tokens: int = 256):
+    def __init__(self, model_dir: Path, graph: Path, *, max_tokens: int = 256):
         import onnxruntime
         from tokenizers import Tokenizer
 
@@ -181,7 +180,7 @@ class OnnxEncoder:
         self.tokenizer.enable_truncation(max_length=max_tokens)
         self.tokenizer.no_padding()  # padded per chunk below, to the chunk's longest text
         options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = threads
+        options.intra_op_num_threads = 1
         options.inter_op_num_threads = 1
         options.log_severity_level = 3
         self.session = onnxruntime.InferenceSession(
@@ -193,22 +192,17 @@ class OnnxEncoder:
         return len(self.tokenizer.encode(text).ids)
 
     def encode(self, texts: list[str]) -> Vectors:
-        encodings = self.tokenizer.encode_batch(texts)
-        order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
+        """One model run per text. With int8 activations scaled per run, a text run beside
+        others would come out a little different (measured: cosine down to 0.96) depending
+        on its neighbours; alone, a text always gets the same vector. On this kind of CPU a
+        batch would not be faster per text either."""
         out = np.empty((len(texts), self.dimension), dtype=np.float32)
-        for start in range(0, len(order), CHUNK):
-            chunk = order[start : start + CHUNK]
-            width = max(len(encodings[i].ids) for i in chunk)
-            ids = np.zeros((len(chunk), width), dtype=np.int64)
-            mask = np.zeros((len(chunk), width), dtype=np.int64)
-            for row, i in enumerate(chunk):
-                tokens = encodings[i].ids
-                ids[row, : len(tokens)] = tokens
-                mask[row, : len(tokens)] = 1
+        for row, encoding in enumerate(self.tokenizer.encode_batch(texts)):
+            ids = np.asarray([encoding.ids], dtype=np.int64)
             feeds = {
                 "input_ids": ids,
-                "attention_mask": mask,
+                "attention_mask": np.ones_like(ids),
                 "token_type_ids": np.zeros_like(ids),
             }
-            out[chunk] = self.session.run(None, feeds)[0]
+            out[row] = self.session.run(None, feeds)[0][0]
         return out
