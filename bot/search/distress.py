@@ -17,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from bot.search.embedder import Embedder
-from bot.search.text import normalise
+from bot.search.text import normalise, words
 from bot.support import Language, Level, SupportContent
 
 # Clause boundaries: sentence ends and the joins learners use to tack a second thought on.
@@ -106,7 +106,15 @@ class DistressDetector:
         clauses = [c for c in clauses if len(c.split()) >= MIN_CLAUSE_WORDS and c != prepared]
         # Neighbouring clauses together keep "i dont want to live" + "like this" readable.
         pairs = [f"{a} {b}" for a, b in itertools.pairwise(clauses)]
-        found = list(dict.fromkeys([prepared, *clauses, *pairs]))
+        # A piece with the same words as one before it ("are you ok?" and "are you ok") reads
+        # the same: it would cost a model run and add nothing.
+        seen: set[tuple[str, ...]] = set()
+        found = []
+        for piece in [prepared, *clauses, *pairs]:
+            key = tuple(words(piece))
+            if key not in seen:
+                seen.add(key)
+                found.append(piece)
         return found[:1] + found[1:][-(MAX_PIECES - 1) :]
 
     def scores(self, text: str) -> tuple[list[str], Matrix, Matrix, Matrix]:

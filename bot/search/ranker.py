@@ -159,6 +159,14 @@ class Ranker:
                 self._bullet_rows.setdefault((row.career, row.section), []).append(i)
             elif row.kind == "example" and row.section in self._example_rows:
                 self._example_rows[row.section].append(i)
+        # Names and sections are scored for every career; bullets only for the chosen one.
+        self._head_rows = np.array(
+            [i for i, r in enumerate(rows) if r.kind in ("name", "section")]
+        )
+        self._head_vectors = index.vectors[self._head_rows]
+        self._career_bullets: dict[str, list[int]] = {}
+        for (career, _), bullet_rows in self._bullet_rows.items():
+            self._career_bullets.setdefault(career, []).extend(bullet_rows)
         # The examples intent by intent in one matrix: a question's intent is read from them.
         self._example_order = [i for intent in INTENTS for i in self._example_rows[intent]]
         self._example_vectors = index.vectors[self._example_order]
@@ -218,15 +226,24 @@ class Ranker:
         text, tokens, _, stripped = self._read(question)
         return self._model_texts(text, tokens, stripped) if tokens else []
 
-    def _similarities(self, texts: list[str]) -> tuple[Vector, Vector]:
-        """The first text's cosine similarity to every indexed row, and the last one's to the
-        intent examples; one encode for both.
+    def _similarities(self, texts: list[str]) -> tuple[Vector, Vector, Vector]:
+        """The first text's vector and its cosine similarity to every name and section row (the
+        rest of the rows are 0 until `_score_bullets`), and the last text's similarity to the
+        intent examples; one encode for both texts.
 
-        Plain matrix products: every row's score is needed (the ranker pools them per career
-        and section), and for a few thousand rows that beats a FAISS search for all of them.
+        Plain matrix products over just the rows needed, not a FAISS search: every name and
+        section is needed (they are pooled per career), and on a few thousand rows a product
+        is the faster way to get them all.
         """
         queries = self.embedder.encode(texts)
-        return self.index.vectors @ queries[0], self._example_vectors @ queries[-1]
+        sims = np.zeros(len(self.index.rows), dtype=np.float32)
+        sims[self._head_rows] = self._head_vectors @ queries[0]
+        return queries[0], sims, self._example_vectors @ queries[-1]
+
+    def _score_bullets(self, sims: Vector, question: Vector, career_id: str) -> None:
+        rows = self._career_bullets.get(career_id, [])
+        if rows:
+            sims[rows] = self.index.vectors[rows] @ question
 
     def _section_lexical(self, tokens: list[str]) -> npt.NDArray[np.float64]:
         """BM25 per (career, section), scaled to [0, 1]."""
@@ -265,9 +282,11 @@ class Ranker:
 
         # The question as asked finds careers and content; without the career's name it shows
         # what kind of thing is asked. Both go through the model in one batch.
-        sims = example_sims = None
+        sims = example_sims = question_vector = None
         if self.mode != "lexical":
-            sims, example_sims = self._similarities(self._model_texts(text, tokens, stripped))
+            question_vector, sims, example_sims = self._similarities(
+                self._model_texts(text, tokens, stripped)
+            )
         lexical = (
             self._section_lexical(tokenize(text))
             if self.mode != "dense"
@@ -355,7 +374,8 @@ class Ranker:
 
         # Which section.
         bullet_best = np.zeros(len(SECTION_KINDS))
-        if sims is not None:
+        if sims is not None and question_vector is not None:
+            self._score_bullets(sims, question_vector, career_id)
             for kind, pos in self._kind_pos.items():
                 rows = self._bullet_rows.get((career_id, kind), [])
                 if rows:
