@@ -196,6 +196,13 @@ def take_turn(
     ranker: Ranker | None = None,
 ) -> Turn:
     """`ranker` swaps in a baseline for `eval`; everything else is what a learner gets."""
+    with search.computing:
+        return _take_turn(search, text, context, max_chars=max_chars, ranker=ranker)
+
+
+def _take_turn(
+    search: SearchServices, text: str, context: Context, *, max_chars: int, ranker: Ranker | None
+) -> Turn:
     cleaned = " ".join(text.split())
     if not cleaned:
         answer = Answer("decline", intent="empty")

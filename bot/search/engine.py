@@ -3,7 +3,8 @@ distress detector that looks at every message first."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from threadpoolctl import threadpool_limits
@@ -31,6 +32,9 @@ class SearchServices:
     distress: DistressDetector
     across: Across
     glossary: Glossary
+    # Turns computing at once. Python work holds the GIL, so more turns than cores only take
+    # turns at it (measured with 16 threads: 280 answers/s, against 380 with 2 at a time).
+    computing: threading.Semaphore = field(default_factory=lambda: threading.Semaphore(1))
 
     def with_mode(self, mode: Mode, weights: RankerWeights | None = None) -> Ranker:
         """Another ranker over the same loaded parts (the baselines and sweeps in `eval`)."""
@@ -90,6 +94,7 @@ def open_search(
         distress=distress,
         across=across,
         glossary=load_glossary(knowledge_dir / "glossary.yaml"),
+        computing=threading.Semaphore(embedder.threads),
     )
 
 

@@ -31,7 +31,11 @@ class NameMatcher:
             for name in career_names:
                 for variant in self._variants(name):
                     self._exact.setdefault(variant, set()).add(career)
-        self._fuzzy_keys = [key for key in self._exact if len(key.replace(" ", "")) >= 6]
+        # A question's phrase never has a hyphen, so "stage-actor" is never closer to it than
+        # "stage actor": near-misses are looked for among the other spellings only.
+        self._fuzzy_keys = [
+            key for key in self._exact if len(key.replace(" ", "")) >= 6 and "-" not in key
+        ]
         # One turn reads the same words several times (ranker, comparisons, guides).
         self._find_remembered = functools.lru_cache(maxsize=4096)(self._find)
 
