@@ -173,7 +173,7 @@ class Language(_Strict):
         "ca's" -> "ca": an apostrophe-s after a short word is a plural of an abbreviation."""
         text = re.sub(r"\b([a-z]{1,4})'s\b", r"\1", text)
         return re.sub(
-            r"\b[a-z0-9]+\b(?![+#])",  # "c++" and "c#" stay languages
+            r"(?<!')\b[a-z0-9]+\b(?![+#])",  # "c++" and "c#" stay languages; "'n" stays
             lambda match: self.shorthand.get(match.group(0), match.group(0)),
             text,
         )

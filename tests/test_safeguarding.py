@@ -156,6 +156,9 @@ def test_distress_said_after_a_career_question_is_still_caught(search: SearchSer
 def test_shorthand_is_expanded_from_content() -> None:
     language = load_language(KNOWLEDGE / "language.yaml")
     assert language.expand("i wanna kms 2nite") == "i want to kill myself tonight"
+    assert language.expand("i like maths n science") == "i like maths and science"
+    # After an apostrophe a letter is part of a word: Afrikaans "'n" is "a", not "and".
+    assert language.expand("hoe word ek 'n verpleegster") == "hoe word ek 'n verpleegster"
 
 
 # --- the dialogue: storage, privacy, flows --------------------------------------------------
