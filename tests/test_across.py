@@ -104,6 +104,22 @@ def test_list_respects_a_work_facet(search: SearchServices) -> None:
         assert "outdoors" in CATALOG.get(career).facets.work  # type: ignore[union-attr]
 
 
+def test_coding_is_a_work_facet_both_ways(search: SearchServices) -> None:
+    """Our own wording, not the dev set's: "no coding" rules out the jobs that code every day,
+    "i like to code" keeps only them."""
+    without = listed(ask(search, "computer careers without programming all day please"))
+    assert without
+    for career in without:
+        assert "coding" not in CATALOG.get(career).facets.work  # type: ignore[union-attr]
+    coders = listed(ask(search, "i enjoy writing code, what IT jobs are there"))
+    assert coders
+    for career in coders:
+        assert "coding" in CATALOG.get(career).facets.work  # type: ignore[union-attr]
+    # A place disliked rules a job out only where it mostly is; the activity wherever it is.
+    office_haters = listed(ask(search, "IT jobs but i hate sitting in an office"))
+    assert "backend-developer" not in office_haters
+
+
 def test_list_without_maths_never_suggests_a_career_that_needs_it(search: SearchServices) -> None:
     careers = listed(ask(search, "which careers dont need maths at all"))
     assert careers

@@ -502,9 +502,12 @@ class Across:
                 return False, []  # every place asked for ("outdoors with animals")
             if matched_work:
                 reasons.append("works " + ", ".join(WORK_LABELS.get(t, t) for t in matched_work))
-        # "i hate sitting in an office": out only if the work is mainly there
-        if reading.no_work and not reading.work and facets.work[0] in reading.no_work:
-            return False, []
+        # "i hate sitting in an office": out only if the work is mainly there; "no coding": out
+        # if the job codes daily at all (an activity is listed only when it is daily work)
+        if reading.no_work and not reading.work:
+            main_place = facets.work[0] in reading.no_work
+            if main_place or reading.no_work & ACTIVITIES & set(facets.work):
+                return False, []
         return True, reasons
 
 
@@ -530,7 +533,9 @@ WORK_LABELS = {
     "with_patients": "with patients",
     "with_the_public": "with people",
     "from_home": "from home at times",
+    "coding": "with code every day",
 }
+ACTIVITIES = {"coding"}  # work facets that are what a job does, not where
 
 
 def _route_fit(career: Career, reading: Reading) -> float:
