@@ -18,6 +18,7 @@ from bot.catalog import CatalogError, content_problems, load_catalog
 if TYPE_CHECKING:
     from bot.dialogue.turn import Turn
     from bot.search.ranker import RankerWeights
+from bot.search.embedder import ModelMissingError
 from bot.search.index import IndexProblem
 from bot.settings import Settings, SettingsError, load_settings, safe_url
 
@@ -374,7 +375,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         result: int = args.handler(settings, args)
         return result
-    except (CatalogError, IndexProblem) as error:
+    except (CatalogError, IndexProblem, ModelMissingError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     except DBAPIError as error:  # one line for the operator, not a driver traceback

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import logging
 import shutil
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -16,7 +18,7 @@ import pytest
 from bot.catalog import load_catalog
 from bot.search.embedder import Embedder, MicroBatcher, bundled_model_dir
 from bot.search.onnx_model import default_cache_dir, prepared_model
-from tests.conftest import KNOWLEDGE
+from tests.conftest import KNOWLEDGE, REPO, subprocess_env
 
 LEARNER_MESSAGES = [
     "what does a nurse do",
@@ -178,3 +180,22 @@ def test_a_failed_run_is_reported_to_everyone_in_it_and_the_next_run_works() -> 
     assert isinstance(answers[2], RuntimeError)  # queued into the same run: told, not left waiting
     model.runs.clear()
     assert batcher.encode(["after"]).shape == (1, 2)
+
+
+def test_an_unwritable_model_cache_is_one_clear_line(index_dir: Path, tmp_path: Path) -> None:
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder")
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "ask", "how do I become a nurse?"],
+        cwd=REPO,
+        env=subprocess_env(XDG_CACHE_HOME=str(blocked / "cache"), INDEX_DIR=str(index_dir)),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 1
+    cache = blocked / "cache" / "careerbot"
+    assert done.stderr.strip().splitlines() == [
+        f"error: cannot write the model cache {cache} (Not a directory); "
+        "set XDG_CACHE_HOME to a folder this user can write"
+    ]

@@ -13,7 +13,7 @@ import numpy as np
 import numpy.typing as npt
 from tqdm import tqdm
 
-from bot.search.onnx_model import PRECISION, default_cache_dir, load_encoder
+from bot.search.onnx_model import PRECISION, ModelPrepareError, default_cache_dir, load_encoder
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -29,7 +29,7 @@ Vectors = npt.NDArray[np.float32]
 
 
 class ModelMissingError(RuntimeError):
-    """The bundled model package is not installed."""
+    """The bundled model package is not installed, or its fast copy cannot be made."""
 
 
 def bundled_model_dir() -> Path:
@@ -139,9 +139,12 @@ class Embedder:
     ) -> None:
         """`threads`: model runs at once, each on one core (None or 0: one per core)."""
         model_dir = model_dir or bundled_model_dir()
-        self._encoder = load_encoder(
-            model_dir, cache_dir or default_cache_dir(), max_tokens=MAX_TOKENS
-        )
+        try:
+            self._encoder = load_encoder(
+                model_dir, cache_dir or default_cache_dir(), max_tokens=MAX_TOKENS
+            )
+        except ModelPrepareError as error:  # staff get one line from the CLI, not a traceback
+            raise ModelMissingError(str(error)) from error
         self.dimension = self._encoder.dimension
         self.threads = threads or os.cpu_count() or 1
         self._lock = threading.Lock()  # the cache

