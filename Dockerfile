@@ -32,15 +32,17 @@ COPY scripts/ scripts/
 # project root would be site-packages, not /app.
 ENV DATABASE_URL=sqlite:////app/data/careerbot.db \
     KNOWLEDGE_DIR=/app/knowledge \
-    INDEX_DIR=/app/index
+    INDEX_DIR=/app/index \
+    XDG_CACHE_HOME=/app/cache
 
 # Unprivileged user owning the writable folders; the index is built as that user,
 # so no chown layer duplicates it.
 RUN useradd --create-home --uid 10001 careerbot \
-    && mkdir -p /app/data /app/index \
-    && chown careerbot:careerbot /app/data /app/index
+    && mkdir -p /app/data /app/index /app/cache \
+    && chown careerbot:careerbot /app/data /app/index /app/cache
 USER careerbot
 
+# Also makes the int8 ONNX copy of the model in /app/cache, so a container never has to.
 RUN python scripts/build_index.py --quiet
 
 # SQLite database (point DATABASE_URL at PostgreSQL to run several replicas).
