@@ -76,11 +76,12 @@ def prepared_model(model_dir: Path, cache_dir: Path) -> Path:
         full = Path(scratch) / "model.onnx"
         small = Path(scratch) / "model-int8.onnx"
         try:
-            _export(model_dir, full)
+            reference = _reference(model_dir)  # loaded once: the export's source and its check
+            _export(reference, full)
             _quantise(full, small)
         except Exception as error:  # torch and onnx raise many kinds; the cause is kept
             raise ModelPrepareError(f"could not make the ONNX model: {error}") from error
-        _check_parity(model_dir, small)
+        _check_parity(reference, model_dir, small)
         os.replace(small, target)  # atomic: a second process making it at once is harmless
     return target
 
@@ -106,10 +107,9 @@ def load_encoder(model_dir: Path, cache_dir: Path, *, max_tokens: int) -> OnnxEn
         return OnnxEncoder(model_dir, graph, max_tokens=max_tokens)
 
 
-def _export(model_dir: Path, target: Path) -> None:
+def _export(reference: Any, target: Path) -> None:
     import torch
 
-    reference = _reference(model_dir)
     pooling = reference[1].get_config_dict().get("pooling_mode")
     if pooling != "mean":
         raise ModelPrepareError(f"the model pools by '{pooling}'; only mean pooling is exported")
@@ -167,8 +167,7 @@ def _quantise(source: Path, target: Path) -> None:
         root.removeHandler(handler)
 
 
-def _check_parity(model_dir: Path, graph: Path) -> None:
-    reference = _reference(model_dir)
+def _check_parity(reference: Any, model_dir: Path, graph: Path) -> None:
     expected = reference.encode(list(PARITY_SENTENCES), normalize_embeddings=True)
     got = OnnxEncoder(model_dir, graph).encode(list(PARITY_SENTENCES))
     worst = float((np.asarray(expected) * got).sum(axis=1).min())
