@@ -88,7 +88,8 @@ class Dialogue:
             # A paused quiz waits quietly while a learner in distress is cared for.
             paused = None if reply.support else self.flows.paused(session, user_key)
             if paused is not None:
-                reply.add("note", paused.label.removeprefix("▶ ") + " is waiting for you.")
+                waiting = paused.label.removeprefix("▶ Resume ")  # "the interest quiz"
+                reply.add("note", waiting[:1].upper() + waiting[1:] + " is waiting for you.")
                 reply.row(paused)
             return done(reply)
 
